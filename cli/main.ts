@@ -1,0 +1,35 @@
+// The `ballast` command line: one program, one subcommand per module. Each module exports
+// `register(program)`; keeping the table here is the one place that lists what Ballast can do.
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../trainer/src/config/trial-config.ts';
+
+type Registrar = (program: Command) => void;
+
+// Subcommand modules, in help order. Each adds its own options and action.
+const COMMANDS: Array<() => Promise<{ register: Registrar }>> = [
+];
+
+/** A failure the user can fix (bad input): printed without a stack trace, exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('ballast')
+    .description('Stable few-sample fine-tuning of BERT-style models')
+    .exitOverride()
+    .showHelpAfterError();
+  for (const load of COMMANDS) (await load()).register(program);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    if (error instanceof ConfigError || error instanceof UsageError) {
+      process.stderr.write(`ballast: ${error.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`ballast: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 1;
+  }
+}
