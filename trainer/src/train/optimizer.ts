@@ -1,0 +1,144 @@
+// The two optimizers the paper compares, written out in tfjs ops so that every step is the same
+// arithmetic PyTorch does (checked against torch by parity.test.ts):
+//   adamw    – torch.optim.AdamW after torch.nn.utils.clip_grad_norm_ over all parameters:
+//              p ← p·(1 − lr·wd); m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
+//              p ← p − (lr/(1−β1^t)) · m / (sqrt(v)/sqrt(1−β2^t) + ε)
+//   bertadam – BertAdam of pytorch-pretrained-bert: every tensor's gradient clipped to
+//              max_grad_norm on its own, the same m and v, no bias correction:
+//              p ← p − lr·(m/(sqrt(v) + ε) + wd·p)
+// The missing bias correction is the point of the paper: early BERTAdam steps are several times
+// larger than Adam's and runs go degenerate.
+//
+// Pre-trained weight decay (p ← p − lr·λ·(p − p0) before each step) and the per-parameter
+// learning-rate scale (layer-wise decay) live here too, because they act on the same update.
+import * as tf from '@tensorflow/tfjs-core';
+
+export type OptimizerKind = 'adamw' | 'bertadam';
+
+export interface OptimizerSettings {
+  kind: OptimizerKind;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  /** adamw: the global norm; bertadam: each tensor's own norm. */
+  maxGradNorm: number;
+  weightDecay: number;
+  /** λ of pre-trained weight decay; 0 disables it (and then no copy of p0 is kept). */
+  pretrainedWeightDecay: number;
+}
+
+/** How one parameter is treated: its learning-rate multiplier (llrd) and whether it decays. */
+export interface ParamSpec {
+  lrScale: number;
+  decay: boolean;
+}
+
+interface Slot {
+  name: string;
+  param: tf.Variable;
+  spec: ParamSpec;
+  m: tf.Variable;
+  v: tf.Variable;
+  /** The starting value, for pre-trained weight decay. */
+  p0?: tf.Tensor;
+}
+
+export class Optimizer {
+  private readonly slots: Slot[];
+  /** Updates applied so far (t of the bias correction after the next step is t + 1). */
+  private t = 0;
+
+  constructor(
+    params: ReadonlyMap<string, tf.Variable>,
+    specs: ReadonlyMap<string, ParamSpec>,
+    readonly settings: OptimizerSettings,
+  ) {
+    this.slots = [...params].map(([name, param]) => {
+      const spec = specs.get(name);
+      if (!spec) throw new Error(`optimizer: no parameter spec for '${name}'`);
+      // State lives in non-trainable variables so that `assign` replaces it in place: the tensor
+      // count stays flat from step to step (asserted in optimizer.test.ts).
+      const slot: Slot = {
+        name,
+        param,
+        spec,
+        m: zeroState(param),
+        v: zeroState(param),
+      };
+      // Only the decayed parameters are pulled towards their start (as the paper's PriorWD wrapper,
+      // which takes each group's weight decay setting: biases and LayerNorm are left alone).
+      if (settings.pretrainedWeightDecay > 0 && spec.decay) slot.p0 = param.clone();
+      return slot;
+    });
+  }
+
+  get stepsTaken(): number {
+    return this.t;
+  }
+
+  /**
+   * One update with base learning rate `lr` (already scheduled). `grads` are keyed like the
+   * parameters; they are disposed here. Returns the global gradient norm before clipping (a scalar
+   * the caller reads and disposes), which is what instability shows up in first.
+   */
+  step(grads: tf.NamedTensorMap, lr: number): tf.Scalar {
+    this.t += 1;
+    const { kind, beta1, beta2, epsilon, maxGradNorm, weightDecay, pretrainedWeightDecay } = this.settings;
+    const bc1 = 1 - beta1 ** this.t;
+    const bc2Sqrt = Math.sqrt(1 - beta2 ** this.t);
+    try {
+      // One tidy for the whole step: every intermediate (clipped grads, m/sqrt(v), …) is freed
+      // when it returns; only the variables' new values and the returned norm survive.
+      return tf.tidy(() => {
+        const g = this.slots.map((s) => {
+          const grad = grads[s.name];
+          if (!grad) throw new Error(`optimizer: no gradient for '${s.name}'`);
+          return grad;
+        });
+        const sumSquares = g.map((x) => tf.sum(tf.square(x)));
+        const globalNorm = tf.sqrt(tf.addN(sumSquares)) as tf.Scalar;
+        // torch: clip_coef = max_norm / (total_norm + 1e-6), clamped to 1, always multiplied in.
+        const globalCoef = kind === 'adamw' ? tf.minimum(1, tf.div(maxGradNorm, tf.add(globalNorm, 1e-6))) : undefined;
+
+        this.slots.forEach((s, i) => {
+          const lrI = lr * s.spec.lrScale;
+          const wdI = s.spec.decay ? weightDecay : 0;
+          const p = s.param;
+          if (s.p0 && lrI > 0) p.assign(tf.sub(p, tf.mul(tf.sub(p, s.p0), lrI * pretrainedWeightDecay)));
+
+          const coef = globalCoef ?? tf.minimum(1, tf.div(maxGradNorm, tf.add(tf.sqrt(sumSquares[i] as tf.Scalar), 1e-6)));
+          const gi = tf.mul(g[i] as tf.Tensor, coef);
+          s.m.assign(tf.add(tf.mul(s.m, beta1), tf.mul(gi, 1 - beta1)));
+          s.v.assign(tf.add(tf.mul(s.v, beta2), tf.mul(tf.square(gi), 1 - beta2)));
+
+          if (kind === 'adamw') {
+            if (wdI > 0) p.assign(tf.mul(p, 1 - lrI * wdI));
+            const denom = tf.add(tf.div(tf.sqrt(s.v), bc2Sqrt), epsilon);
+            p.assign(tf.sub(p, tf.mul(tf.div(s.m, denom), lrI / bc1)));
+          } else {
+            let update = tf.div(s.m, tf.add(tf.sqrt(s.v), epsilon));
+            if (wdI > 0) update = tf.add(update, tf.mul(p, wdI));
+            p.assign(tf.sub(p, tf.mul(update, lrI)));
+          }
+        });
+        return globalNorm;
+      });
+    } finally {
+      for (const grad of Object.values(grads)) grad.dispose();
+    }
+  }
+
+  dispose(): void {
+    for (const s of this.slots) {
+      s.m.dispose();
+      s.v.dispose();
+      s.p0?.dispose();
+    }
+  }
+}
+
+// A variable shares its initial value's buffer, so the temporary zeros are freed by the tidy while
+// the variable keeps the data alive.
+function zeroState(param: tf.Variable): tf.Variable {
+  return tf.tidy(() => tf.variable(tf.zerosLike(param), false));
+}
