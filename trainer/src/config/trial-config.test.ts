@@ -11,7 +11,7 @@ function rejects(input: unknown, path: string, message?: RegExp) {
     assert.ok(error instanceof ConfigError, String(error));
     assert.equal(error.path, path);
     assert.equal(error.source, 'trial.yaml');
-    assert.ok(error.message.startsWith(`trial.yaml: ${path}: `), error.message);
+    assert.ok(error.message.startsWith(`trial.yaml: ${path || "(root)"}: `), error.message);
     if (message) assert.match(error.reason, message);
     return;
   }
