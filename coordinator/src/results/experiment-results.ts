@@ -1,7 +1,7 @@
 // The results of an experiment as users and the report see them: `ballast status --json`,
 // `ballast results --json`, `DIR/results.json` of `ballast run`, and the input of `ballast report`.
 import type { TrialConfig, TrialSeeds } from '../../../trainer/src/config/trial-config.ts';
-import type { TrialResult } from '../../../trainer/src/train/trial-result.ts';
+import type { TrialProgress, TrialResult } from '../../../trainer/src/train/trial-result.ts';
 
 export type TrialState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
@@ -25,6 +25,12 @@ export interface TrialRecord {
   errors: string[];
   /** Present once the trial succeeded. */
   result?: TrialResult;
+  /** While running: the worker holding the lease and its latest progress (kept in memory only). */
+  worker_id?: string;
+  progress?: TrialProgress;
+  /** ISO 8601: when the current (or last) attempt started, and when the trial became terminal. */
+  started_at?: string;
+  finished_at?: string;
 }
 
 export interface ConfigurationSummary {
@@ -32,6 +38,8 @@ export interface ConfigurationSummary {
   sweep_values: Record<string, unknown>;
   /** The test metric summarised (the task's paper metric). */
   metric: string;
+  /** Which split `metric` was read from: `test`, or `validation` when the task has no test split. */
+  split?: 'test' | 'validation';
   n: number;
   mean: number | null;
   std: number | null;
