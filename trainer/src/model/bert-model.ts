@@ -13,6 +13,8 @@
 // Padding mask: (1 − mask)·finfo(float32).min added to the scores of masked keys, as current
 // Hugging Face does (older releases used −10000; after softmax both give exactly 0 in float32).
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core's entry point registers kernels' forward functions only; training needs the gradients.
+import './tfjs-gradients.ts';
 import type { BertConfig } from './bert-config.ts';
 import {
   BLOCK_PARAM_SUFFIXES, bertParamSpecs, blockParamName, isLinearWeight, isNoDecay, paramLayerIndex,
