@@ -1,0 +1,72 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { TrialResultSchema } from '../../../proto/gen/ballast/v1/trial_pb.ts';
+import { TrialSchema } from '../../../proto/gen/ballast/v1/experiment_pb.ts';
+import {
+  experimentFromProto,
+  experimentToProto,
+  summaryFromProto,
+  summaryToProto,
+  trialConfigFromProto,
+  trialConfigToProto,
+  trialFromProto,
+  trialProgressFromProto,
+  trialProgressToProto,
+  trialResultFromProto,
+  trialResultToProto,
+  trialToProto,
+} from './proto-convert.ts';
+import { sampleConfig, sampleRecord, sampleResult } from './test-fixtures.ts';
+import type { ExperimentInfo } from '../core/types.ts';
+
+test('a trial config survives the wire, unset optionals stay unset', () => {
+  const back = trialConfigFromProto(trialConfigToProto(sampleConfig));
+  assert.deepEqual(back, sampleConfig);
+  assert.equal('warmup_steps' in back, false);
+  assert.equal('labels' in trialConfigFromProto(trialConfigToProto({ ...sampleConfig, task: { name: 'rte', split: 'standard', split_seed: 0 } })).task, false);
+});
+
+test('a trial result survives binary encoding, NaN and infinite losses included', () => {
+  const bytes = toBinary(TrialResultSchema, trialResultToProto(sampleResult));
+  const back = trialResultFromProto(fromBinary(TrialResultSchema, bytes));
+  assert.deepEqual(back, sampleResult);
+  assert.ok(Number.isNaN(back.diverged?.loss));
+});
+
+test('a trial record survives the wire with its state, metrics and errors', () => {
+  const back = trialFromProto(fromBinary(TrialSchema, toBinary(TrialSchema, trialToProto(sampleRecord))));
+  assert.deepEqual(back, sampleRecord);
+  const queued = { ...sampleRecord, state: 'queued' as const, metrics: undefined, result: undefined, degenerate: undefined, degenerate_reason: undefined };
+  const plain = JSON.parse(JSON.stringify(queued));
+  assert.deepEqual(trialFromProto(trialToProto(queued)), plain);
+});
+
+test('a field the proto does not know fails loudly instead of being dropped', () => {
+  assert.throws(() => trialResultToProto({ ...sampleResult, surprise: 1 } as never), /surprise/);
+});
+
+test('progress of both kinds round-trips', () => {
+  const step = { kind: 'step' as const, step: 3, total_steps: 10, loss: 0.5, lr: 1e-5, examples_per_second: 99 };
+  assert.deepEqual(trialProgressFromProto(trialProgressToProto(step)), step);
+  const evalProgress = { kind: 'eval' as const, step: 4, total_steps: 10, validation: { loss: 0.4, accuracy: 0.8 } };
+  assert.deepEqual(trialProgressFromProto(trialProgressToProto(evalProgress)), evalProgress);
+  assert.equal(trialProgressFromProto(undefined), undefined);
+});
+
+test('experiments and summaries round-trip, null statistics included', () => {
+  const info: ExperimentInfo = {
+    id: 'exp-1',
+    name: 'quick',
+    state: 'running',
+    created_at: '2026-11-26T20:51:00.123Z',
+    source: 'quick.yaml',
+    max_attempts: 3,
+    configurations: 2,
+    trials: 6,
+    counts: { queued: 4, running: 1, succeeded: 1, failed: 0, cancelled: 0, degenerate: 1 },
+  };
+  assert.deepEqual(experimentFromProto(experimentToProto(info)), info);
+  const summary = { configuration: 'c1', sweep_values: { optimizer: 'adamw' }, metric: 'accuracy', n: 0, mean: null, std: null, median: null, min: null, max: null, degenerate: 0, failed: 1 };
+  assert.deepEqual(summaryFromProto(summaryToProto(summary)), summary);
+});
