@@ -181,11 +181,13 @@ export function parseExperimentSpec(input: unknown, source?: string): Experiment
 
 /** Parses spec text (YAML, of which JSON is a subset). Syntax errors name the line. */
 export function parseExperimentSpecText(text: string, source?: string): ExperimentSpec {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  // uniqueKeys (the default) makes a repeated key an error rather than a silent last-one-wins.
+  const doc = parseDocument(text);
   const error = doc.errors[0];
   if (error) {
     const at = error.linePos?.[0];
-    throw new ConfigError('', `${at ? `line ${at.line}, column ${at.col}: ` : ''}${error.message.split('\n')[0]}`, source);
+    const message = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+    throw new ConfigError('', `${at ? `line ${at.line}, column ${at.col}: ` : ''}${message}`, source);
   }
   return parseExperimentSpec(doc.toJS(), source);
 }
