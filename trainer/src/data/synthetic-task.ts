@@ -5,9 +5,10 @@
 //   clause = subject verb [not | never] [intensifier] adjective
 //
 // A clause's polarity is its adjective's, flipped by a negation; with `but` the second clause
-// decides the label, with `and` both clauses agree. A bag of words gets roughly 70% right (it
-// cannot see which adjective a `not` belongs to, nor which side of `but` it stands); a 2-layer
-// BERT reaches well above 90% within a few hundred updates because the rule is local and ordered.
+// decides the label, with `and` both clauses agree. Counting positive against negative adjectives
+// gets 58% right, and also flipping on any negation 83% (measured on 3000 examples): word counts
+// cannot see which adjective a `not` belongs to, nor which side of `but` it stands. A small BERT
+// can, because the rule is local and ordered.
 //
 // The vocabulary below is the vocabulary of `builtin:quickstart-tiny` (trainer/src/model/); its
 // order is a contract: changing it changes every token id of the quickstart model.
