@@ -35,7 +35,7 @@ const OWN_KEYS = new Set([
   'vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'hidden_act',
   'hidden_dropout_prob', 'attention_probs_dropout_prob', 'max_position_embeddings', 'type_vocab_size',
   'initializer_range', 'layer_norm_eps', 'pad_token_id', 'num_labels', 'problem_type', 'id2label', 'label2id',
-  'architectures',
+  'architectures', 'position_embedding_type', 'model_type',
 ]);
 
 /** Reads and validates `config.json`. Throws CheckpointError naming the file and key. */
