@@ -37,7 +37,19 @@ test('a trial result survives binary encoding, NaN and infinite losses included'
 test('a trial record survives the wire with its state, metrics and errors', () => {
   const back = trialFromProto(fromBinary(TrialSchema, toBinary(TrialSchema, trialToProto(sampleRecord))));
   assert.deepEqual(back, sampleRecord);
-  const queued = { ...sampleRecord, state: 'queued' as const, metrics: undefined, result: undefined, degenerate: undefined, degenerate_reason: undefined };
+  const running = {
+    ...sampleRecord,
+    state: 'running' as const,
+    metrics: undefined,
+    result: undefined,
+    degenerate: undefined,
+    degenerate_reason: undefined,
+    finished_at: undefined,
+    worker_id: 'pod-1/gpu0',
+    progress: { kind: 'step' as const, step: 3, total_steps: 40, loss: 0.6, lr: 1e-5, examples_per_second: 80 },
+  };
+  assert.deepEqual(trialFromProto(trialToProto(running)), JSON.parse(JSON.stringify(running)));
+  const queued = { ...running, state: 'queued' as const, worker_id: undefined, progress: undefined, started_at: undefined };
   const plain = JSON.parse(JSON.stringify(queued));
   assert.deepEqual(trialFromProto(trialToProto(queued)), plain);
 });

@@ -195,19 +195,25 @@ export function experimentStateFromProto(state: ExperimentStateProto): Experimen
 // ---- trial records, experiments, summaries -------------------------------------------------------
 
 export function trialToProto(record: TrialRecord): Trial {
-  const { state, config, result, ...rest } = record;
+  const { state, config, result, progress, ...rest } = record;
   const message = messageFromPlain(TrialSchema, { ...rest, state: `TRIAL_STATE_${state.toUpperCase()}` });
   message.config = trialConfigToProto(config);
   if (result) message.result = trialResultToProto(result);
+  if (progress) message.progress = trialProgressToProto(progress);
   return message;
 }
 
 export function trialFromProto(message: Trial): TrialRecord {
-  const plain = plainFromMessage(TrialSchema, { ...message, config: undefined, result: undefined } as Trial);
+  const plain = plainFromMessage(TrialSchema, { ...message, config: undefined, result: undefined, progress: undefined } as Trial);
   const record = { ...plain, state: trialStateFromProto(message.state) } as unknown as TrialRecord;
   record.config = message.config ? trialConfigFromProto(message.config) : (undefined as never);
   if (message.result) record.result = trialResultFromProto(message.result);
+  const progress = trialProgressFromProto(message.progress);
+  if (progress) record.progress = progress;
   if (record.metrics && Object.keys(record.metrics).length === 0) delete record.metrics;
+  // Timestamps come back in RFC 3339 as protobuf writes them; normalise to Date#toISOString.
+  if (message.startedAt) record.started_at = timestampDate(message.startedAt).toISOString();
+  if (message.finishedAt) record.finished_at = timestampDate(message.finishedAt).toISOString();
   return record;
 }
 

@@ -61,4 +61,6 @@ export const sampleRecord: TrialRecord = {
   degenerate_reason: 'loss diverged at step 12',
   errors: ['lease expired (worker w1)'],
   result: sampleResult,
+  started_at: '2026-11-26T20:51:00.250Z',
+  finished_at: '2026-11-26T20:52:10.000Z',
 };

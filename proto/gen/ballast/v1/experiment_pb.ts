@@ -7,7 +7,7 @@
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { TrialConfig, TrialResult, TrialSeeds } from "./trial_pb.ts";
+import type { TrialConfig, TrialProgress, TrialResult, TrialSeeds } from "./trial_pb.ts";
 import { file_ballast_v1_trial } from "./trial_pb.ts";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
@@ -17,7 +17,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file ballast/v1/experiment.proto.
  */
 export const file_ballast_v1_experiment: GenFile = /*@__PURE__*/
-  fileDesc("ChtiYWxsYXN0L3YxL2V4cGVyaW1lbnQucHJvdG8SCmJhbGxhc3QudjEi8QMKBVRyaWFsEgoKAmlkGAEgASgJEhUKDWV4cGVyaW1lbnRfaWQYAiABKAkSFQoNY29uZmlndXJhdGlvbhgDIAEoCRItCgxzd2VlcF92YWx1ZXMYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EiUKBXN0YXRlGAUgASgOMhYuYmFsbGFzdC52MS5UcmlhbFN0YXRlEhAKCGF0dGVtcHRzGAYgASgNEicKBmNvbmZpZxgHIAEoCzIXLmJhbGxhc3QudjEuVHJpYWxDb25maWcSJQoFc2VlZHMYCCABKAsyFi5iYWxsYXN0LnYxLlRyaWFsU2VlZHMSLwoHbWV0cmljcxgJIAMoCzIeLmJhbGxhc3QudjEuVHJpYWwuTWV0cmljc0VudHJ5EhcKCmRlZ2VuZXJhdGUYCiABKAhIAIgBARIeChFkZWdlbmVyYXRlX3JlYXNvbhgLIAEoCUgBiAEBEg4KBmVycm9ycxgMIAMoCRInCgZyZXN1bHQYDSABKAsyFy5iYWxsYXN0LnYxLlRyaWFsUmVzdWx0Gi4KDE1ldHJpY3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBQg0KC19kZWdlbmVyYXRlQhQKEl9kZWdlbmVyYXRlX3JlYXNvbiJ4CgtUcmlhbENvdW50cxIOCgZxdWV1ZWQYASABKA0SDwoHcnVubmluZxgCIAEoDRIRCglzdWNjZWVkZWQYAyABKA0SDgoGZmFpbGVkGAQgASgNEhEKCWNhbmNlbGxlZBgFIAEoDRISCgpkZWdlbmVyYXRlGAYgASgNIpIDCgpFeHBlcmltZW50EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSKgoFc3RhdGUYAyABKA4yGy5iYWxsYXN0LnYxLkV4cGVyaW1lbnRTdGF0ZRIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGgoNY2FuY2VsX3JlYXNvbhgGIAEoCUgAiAEBEhMKBnNvdXJjZRgHIAEoCUgBiAEBEhQKDG1heF9hdHRlbXB0cxgIIAEoDRIYCgtwYXJhbGxlbGlzbRgJIAEoDUgCiAEBEhYKDmNvbmZpZ3VyYXRpb25zGAogASgNEg4KBnRyaWFscxgLIAEoDRInCgZjb3VudHMYDCABKAsyFy5iYWxsYXN0LnYxLlRyaWFsQ291bnRzQhAKDl9jYW5jZWxfcmVhc29uQgkKB19zb3VyY2VCDgoMX3BhcmFsbGVsaXNtIqUCChRDb25maWd1cmF0aW9uU3VtbWFyeRIVCg1jb25maWd1cmF0aW9uGAEgASgJEi0KDHN3ZWVwX3ZhbHVlcxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDgoGbWV0cmljGAMgASgJEgkKAW4YBCABKA0SEQoEbWVhbhgFIAEoAUgAiAEBEhAKA3N0ZBgGIAEoAUgBiAEBEhMKBm1lZGlhbhgHIAEoAUgCiAEBEhAKA21pbhgIIAEoAUgDiAEBEhAKA21heBgJIAEoAUgEiAEBEhIKCmRlZ2VuZXJhdGUYCiABKA0SDgoGZmFpbGVkGAsgASgNQgcKBV9tZWFuQgYKBF9zdGRCCQoHX21lZGlhbkIGCgRfbWluQgYKBF9tYXgqqAEKClRyaWFsU3RhdGUSGwoXVFJJQUxfU1RBVEVfVU5TUEVDSUZJRUQQABIWChJUUklBTF9TVEFURV9RVUVVRUQQARIXChNUUklBTF9TVEFURV9SVU5OSU5HEAISGQoVVFJJQUxfU1RBVEVfU1VDQ0VFREVEEAMSFgoSVFJJQUxfU1RBVEVfRkFJTEVEEAQSGQoVVFJJQUxfU1RBVEVfQ0FOQ0VMTEVEEAUqkQEKD0V4cGVyaW1lbnRTdGF0ZRIgChxFWFBFUklNRU5UX1NUQVRFX1VOU1BFQ0lGSUVEEAASHAoYRVhQRVJJTUVOVF9TVEFURV9SVU5OSU5HEAESHgoaRVhQRVJJTUVOVF9TVEFURV9TVUNDRUVERUQQAhIeChpFWFBFUklNRU5UX1NUQVRFX0NBTkNFTExFRBADYgZwcm90bzM", [file_ballast_v1_trial, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChtiYWxsYXN0L3YxL2V4cGVyaW1lbnQucHJvdG8SCmJhbGxhc3QudjEipQUKBVRyaWFsEgoKAmlkGAEgASgJEhUKDWV4cGVyaW1lbnRfaWQYAiABKAkSFQoNY29uZmlndXJhdGlvbhgDIAEoCRItCgxzd2VlcF92YWx1ZXMYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EiUKBXN0YXRlGAUgASgOMhYuYmFsbGFzdC52MS5UcmlhbFN0YXRlEhAKCGF0dGVtcHRzGAYgASgNEicKBmNvbmZpZxgHIAEoCzIXLmJhbGxhc3QudjEuVHJpYWxDb25maWcSJQoFc2VlZHMYCCABKAsyFi5iYWxsYXN0LnYxLlRyaWFsU2VlZHMSLwoHbWV0cmljcxgJIAMoCzIeLmJhbGxhc3QudjEuVHJpYWwuTWV0cmljc0VudHJ5EhcKCmRlZ2VuZXJhdGUYCiABKAhIAIgBARIeChFkZWdlbmVyYXRlX3JlYXNvbhgLIAEoCUgBiAEBEg4KBmVycm9ycxgMIAMoCRInCgZyZXN1bHQYDSABKAsyFy5iYWxsYXN0LnYxLlRyaWFsUmVzdWx0EhYKCXdvcmtlcl9pZBgOIAEoCUgCiAEBEisKCHByb2dyZXNzGA8gASgLMhkuYmFsbGFzdC52MS5UcmlhbFByb2dyZXNzEi4KCnN0YXJ0ZWRfYXQYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaGVkX2F0GBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBouCgxNZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4AUINCgtfZGVnZW5lcmF0ZUIUChJfZGVnZW5lcmF0ZV9yZWFzb25CDAoKX3dvcmtlcl9pZCJ4CgtUcmlhbENvdW50cxIOCgZxdWV1ZWQYASABKA0SDwoHcnVubmluZxgCIAEoDRIRCglzdWNjZWVkZWQYAyABKA0SDgoGZmFpbGVkGAQgASgNEhEKCWNhbmNlbGxlZBgFIAEoDRISCgpkZWdlbmVyYXRlGAYgASgNIpIDCgpFeHBlcmltZW50EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSKgoFc3RhdGUYAyABKA4yGy5iYWxsYXN0LnYxLkV4cGVyaW1lbnRTdGF0ZRIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGgoNY2FuY2VsX3JlYXNvbhgGIAEoCUgAiAEBEhMKBnNvdXJjZRgHIAEoCUgBiAEBEhQKDG1heF9hdHRlbXB0cxgIIAEoDRIYCgtwYXJhbGxlbGlzbRgJIAEoDUgCiAEBEhYKDmNvbmZpZ3VyYXRpb25zGAogASgNEg4KBnRyaWFscxgLIAEoDRInCgZjb3VudHMYDCABKAsyFy5iYWxsYXN0LnYxLlRyaWFsQ291bnRzQhAKDl9jYW5jZWxfcmVhc29uQgkKB19zb3VyY2VCDgoMX3BhcmFsbGVsaXNtIsMCChRDb25maWd1cmF0aW9uU3VtbWFyeRIVCg1jb25maWd1cmF0aW9uGAEgASgJEi0KDHN3ZWVwX3ZhbHVlcxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDgoGbWV0cmljGAMgASgJEgkKAW4YBCABKA0SEQoEbWVhbhgFIAEoAUgAiAEBEhAKA3N0ZBgGIAEoAUgBiAEBEhMKBm1lZGlhbhgHIAEoAUgCiAEBEhAKA21pbhgIIAEoAUgDiAEBEhAKA21heBgJIAEoAUgEiAEBEhIKCmRlZ2VuZXJhdGUYCiABKA0SDgoGZmFpbGVkGAsgASgNEhIKBXNwbGl0GAwgASgJSAWIAQFCBwoFX21lYW5CBgoEX3N0ZEIJCgdfbWVkaWFuQgYKBF9taW5CBgoEX21heEIICgZfc3BsaXQqqAEKClRyaWFsU3RhdGUSGwoXVFJJQUxfU1RBVEVfVU5TUEVDSUZJRUQQABIWChJUUklBTF9TVEFURV9RVUVVRUQQARIXChNUUklBTF9TVEFURV9SVU5OSU5HEAISGQoVVFJJQUxfU1RBVEVfU1VDQ0VFREVEEAMSFgoSVFJJQUxfU1RBVEVfRkFJTEVEEAQSGQoVVFJJQUxfU1RBVEVfQ0FOQ0VMTEVEEAUqkQEKD0V4cGVyaW1lbnRTdGF0ZRIgChxFWFBFUklNRU5UX1NUQVRFX1VOU1BFQ0lGSUVEEAASHAoYRVhQRVJJTUVOVF9TVEFURV9SVU5OSU5HEAESHgoaRVhQRVJJTUVOVF9TVEFURV9TVUNDRUVERUQQAhIeChpFWFBFUklNRU5UX1NUQVRFX0NBTkNFTExFRBADYgZwcm90bzM", [file_ballast_v1_trial, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * One trial of an experiment (the `status --json` record).
@@ -104,6 +104,34 @@ export type Trial = Message<"ballast.v1.Trial"> & {
    * @generated from field: ballast.v1.TrialResult result = 13;
    */
   result?: TrialResult | undefined;
+
+  /**
+   * While running: the worker holding the lease.
+   *
+   * @generated from field: optional string worker_id = 14;
+   */
+  workerId?: string | undefined;
+
+  /**
+   * While running: its latest progress (kept in memory by the coordinator, not journaled).
+   *
+   * @generated from field: ballast.v1.TrialProgress progress = 15;
+   */
+  progress?: TrialProgress | undefined;
+
+  /**
+   * When the current (or last) attempt started.
+   *
+   * @generated from field: google.protobuf.Timestamp started_at = 16;
+   */
+  startedAt?: Timestamp | undefined;
+
+  /**
+   * When the trial reached a final state.
+   *
+   * @generated from field: google.protobuf.Timestamp finished_at = 17;
+   */
+  finishedAt?: Timestamp | undefined;
 };
 
 /**
@@ -319,6 +347,13 @@ export type ConfigurationSummary = Message<"ballast.v1.ConfigurationSummary"> & 
    * @generated from field: uint32 failed = 11;
    */
   failed: number;
+
+  /**
+   * Which split `metric` was read from: `test`, or `validation` when the task has no test split.
+   *
+   * @generated from field: optional string split = 12;
+   */
+  split?: string | undefined;
 };
 
 /**
