@@ -55,7 +55,8 @@ export async function readLossFile(file: string): Promise<LossFile> {
       problems.push(`${file}:${lineNo}: not an object`);
       continue;
     }
-    const { step, loss } = record as { step?: unknown; loss?: unknown };
+    const { type, step, loss } = record as { type?: unknown; step?: unknown; loss?: unknown };
+    if (type !== undefined && type !== 'step') continue; // eval records carry validation, not training loss
     if (typeof step !== 'number' || loss === undefined) continue; // another record kind (e.g. eval)
     if (typeof loss !== 'number' || !Number.isFinite(loss)) continue; // a diverged step: no point to draw
     series.set(step, loss);

@@ -20,7 +20,7 @@ const HEIGHT = 260;
 const CONFIG = {
   font: 'Helvetica, Arial, sans-serif',
   axis: { labelFontSize: 11, titleFontSize: 12, grid: true, gridColor: '#eee' },
-  legend: { labelFontSize: 11, titleFontSize: 11, labelLimit: 260 },
+  legend: { labelFontSize: 11, titleFontSize: 11, labelLimit: 420 },
   title: { fontSize: 13, anchor: 'start' as const },
   view: { stroke: '#ddd' },
 };
@@ -49,7 +49,7 @@ export function distributionPlot(task: TaskReport): PlotSpec {
       return [{ configuration: c.column, score: v, run: s.degenerate ? 'degenerate' : 'ok', trial: s.trial_id, jitter }];
     }),
   );
-  const x = { field: 'configuration', type: 'nominal' as const, title: null, sort: task.configurations.map((c) => c.column), axis: { labelAngle: 0, labelLimit: 160 } };
+  const x = { field: 'configuration', type: 'nominal' as const, title: null, sort: task.configurations.map((c) => c.column), axis: { labelAngle: 0, labelLimit: 240 } };
   const y = { field: 'score', type: 'quantitative' as const, title: metricLabel(task, split), scale: { zero: false } };
   return {
     id: `${task.task}-distribution`,
@@ -59,7 +59,7 @@ export function distributionPlot(task: TaskReport): PlotSpec {
     empty_reason: rows.length === 0 ? 'no trial has a score' : null,
     spec: {
       ...base(`${task.task}: ${split} ${task.metric ?? 'score'} per configuration`),
-      width: Math.max(WIDTH, 110 * task.configurations.length),
+      width: Math.max(WIDTH, 150 * task.configurations.length),
       height: HEIGHT,
       data: { values: rows },
       layer: [
