@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DataError } from './data-error.ts';
-import { BertTokenizer, buildTokenizerJson, DEFAULT_SPECIAL_TOKENS, formatVocab, loadTokenizer, parseVocab, readVocab } from './tokenizer.ts';
+import { syntheticVocabText } from './synthetic-task.ts';
+import { BertTokenizer, buildTokenizerJson, DEFAULT_SPECIAL_TOKENS, formatVocab, loadTokenizer, parseVocab, readVocab, tokenizerFromFiles } from './tokenizer.ts';
 
 const SHARED = fileURLToPath(new URL('../../../../shared/data/', import.meta.url));
 const VOCAB_FILE = join(SHARED, 'vocab-bert-base-uncased/vocab.txt');
@@ -160,6 +161,17 @@ describe('loading a checkpoint directory', () => {
     writeFileSync(join(badConfig, 'vocab.txt'), formatVocab(TINY));
     writeFileSync(join(badConfig, 'tokenizer_config.json'), JSON.stringify({ do_lower_case: 'yes' }));
     assert.throws(() => loadTokenizer(badConfig), /do_lower_case/);
+  });
+
+  test('from files in memory (a builtin model has no directory)', () => {
+    const files = new Map([
+      ['vocab.txt', Buffer.from(syntheticVocabText())],
+      ['tokenizer_config.json', Buffer.from('{"do_lower_case": true}')],
+    ]);
+    const tok = tokenizerFromFiles(files, 'builtin:quickstart-tiny');
+    assert.deepEqual(tok.specialIds, { pad: 0, unk: 1, cls: 2, sep: 3, mask: 4 });
+    assert.deepEqual(tok.tokenize('The movie was NOT good!'), ['the', 'movie', 'was', 'not', 'good', '!']);
+    assert.throws(() => tokenizerFromFiles(new Map(), 'builtin:x'), (e: unknown) => e instanceof DataError && e.file === 'builtin:x');
   });
 
   test('a duplicated token in vocab.txt is an error naming its line', () => {

@@ -173,22 +173,45 @@ export class BertTokenizer {
   }
 }
 
+/** The files a tokenizer is read from, as a checkpoint directory holds them. */
+export const TOKENIZER_FILES = ['tokenizer.json', 'vocab.txt', 'tokenizer_config.json'] as const;
+
 /** Reads a checkpoint directory's tokenizer: `tokenizer.json` if present, else `vocab.txt`. */
 export function loadTokenizer(checkpointDir: string): BertTokenizer {
-  const configFile = join(checkpointDir, 'tokenizer_config.json');
-  const config = existsSync(configFile) ? readJson(configFile) : {};
-  const specialTokens = specialTokensFromConfig(config);
-  const jsonFile = join(checkpointDir, 'tokenizer.json');
-  if (existsSync(jsonFile)) {
-    return BertTokenizer.fromTokenizerJson(readJson(jsonFile), { specialTokens, source: jsonFile });
+  const files = new Map<string, Uint8Array>();
+  for (const name of TOKENIZER_FILES) {
+    const path = join(checkpointDir, name);
+    if (existsSync(path)) files.set(name, readFileSync(path));
   }
-  const vocabFile = join(checkpointDir, 'vocab.txt');
-  if (!existsSync(vocabFile)) {
-    throw new DataError(checkpointDir, undefined, 'no tokenizer.json or vocab.txt in the checkpoint directory');
+  return tokenizerFromFiles(files, checkpointDir);
+}
+
+/**
+ * The same from files already in memory (e.g. a loaded model's vocabulary files, or a builtin
+ * model's, which has no directory). `source` is the directory or name used in errors.
+ */
+export function tokenizerFromFiles(files: ReadonlyMap<string, Uint8Array>, source: string): BertTokenizer {
+  const text = (name: string): string | undefined => {
+    const bytes = files.get(name);
+    return bytes === undefined ? undefined : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  };
+  const configFile = join(source, 'tokenizer_config.json');
+  const configText = text('tokenizer_config.json');
+  const config = configText !== undefined ? parseJsonObject(configText, configFile) : {};
+  const specialTokens = specialTokensFromConfig(config);
+  const jsonFile = join(source, 'tokenizer.json');
+  const jsonText = text('tokenizer.json');
+  if (jsonText !== undefined) {
+    return BertTokenizer.fromTokenizerJson(parseJsonObject(jsonText, jsonFile), { specialTokens, source: jsonFile });
+  }
+  const vocabFile = join(source, 'vocab.txt');
+  const vocabText = text('vocab.txt');
+  if (vocabText === undefined) {
+    throw new DataError(source, undefined, 'no tokenizer.json or vocab.txt in the checkpoint');
   }
   const doLowerCase = config.do_lower_case ?? true;
   if (typeof doLowerCase !== 'boolean') throw new DataError(configFile, undefined, '`do_lower_case` should be true or false');
-  return BertTokenizer.fromVocab(readVocab(vocabFile), { doLowerCase, specialTokens, source: vocabFile });
+  return BertTokenizer.fromVocab(parseVocab(vocabText, vocabFile), { doLowerCase, specialTokens, source: vocabFile });
 }
 
 /** `vocab.txt`: one token per line, the line number (from 0) being its id. */
@@ -315,9 +338,9 @@ function specialTokensFromConfig(config: TokenizerConfigJson): Partial<SpecialTo
   return out;
 }
 
-function readJson(file: string): TokenizerConfigJson & object {
+function parseJsonObject(text: string, file: string): TokenizerConfigJson & object {
   try {
-    const value = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    const value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text) as unknown;
     if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('expected a JSON object');
     return value as TokenizerConfigJson & object;
   } catch (cause) {
