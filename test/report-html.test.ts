@@ -50,7 +50,7 @@ test('report.html renders every figure with data, offline, without console error
         points: Number(figure.getAttribute('data-points')),
         svgs: figure.querySelectorAll('svg').length,
         // Vega draws each mark set as a `role-mark` group; count the drawn elements inside them.
-        marks: [...figure.querySelectorAll('svg .role-mark')].reduce((n, g) => n + g.querySelectorAll('path, line, rect, circle').length, 0),
+        marks: Array.from(figure.querySelectorAll('svg .role-mark')).reduce((n, g) => n + g.querySelectorAll('path, line, rect, circle').length, 0),
         width: figure.querySelector('svg')?.getBoundingClientRect().width ?? 0,
       })),
     );
