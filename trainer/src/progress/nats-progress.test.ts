@@ -79,7 +79,9 @@ test('publishes to a real nats-server, creates the replay stream, and survives t
 
   const sub = await connect({ servers: server.url });
   const got: any[] = [];
-  const subscription = sub.subscribe('ballast.exp1.>', { callback: (_err, msg) => got.push({ subject: msg.subject, ...msg.json<any>() }) });
+  const subscription = sub.subscribe('ballast.exp1.>', { callback: (_err, msg) => {
+    got.push({ subject: msg.subject, ...msg.json<any>() });
+  } });
   await sub.flush();
 
   const publisher = natsProgressPublisher(bus, { minIntervalMs: 0 });
