@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { accuracy, argmax, averageRanks, computeMetrics, f1, majorityBaseline, majorityClass, mcc, pearson, spearman } from './metrics.ts';
+import { accuracy, argmax, averageRanks, computeMetrics, taskMetrics, f1, majorityBaseline, majorityClass, mcc, pearson, spearman } from './metrics.ts';
 
 const close = (actual: number, expected: number, tol = 1e-12) => assert.ok(Math.abs(actual - expected) <= tol, `${actual} != ${expected}`);
 
@@ -79,5 +79,14 @@ describe('computeMetrics', () => {
     const reg = computeMetrics(['pearson', 'spearman'], new Float32Array([1, 2, 3]), new Float32Array([1, 2, 4]));
     close(reg.values.spearman ?? Number.NaN, 1);
     assert.deepEqual(reg.undefinedMetrics, {});
+  });
+});
+
+describe('taskMetrics', () => {
+  test('argmax of logits for classification, raw scores for regression', () => {
+    const cls = taskMetrics({ problemType: 'classification', numLabels: 2, metrics: ['accuracy', 'mcc'] }, new Float32Array([2, 1, 0, 3, 1, 1]), new Int32Array([0, 1, 1]));
+    assert.deepEqual(cls.values, { accuracy: 2 / 3, mcc: 0.5 });
+    const reg = taskMetrics({ problemType: 'regression', numLabels: 1, metrics: ['spearman'] }, new Float32Array([0.1, 0.5, 0.3]), new Float32Array([1, 3, 2]));
+    assert.deepEqual(reg.values, { spearman: 1 });
   });
 });

@@ -208,3 +208,18 @@ export function majorityBaseline(metric: MetricName, trainLabels: ArrayLike<numb
 function clampUnit(v: number): number {
   return Math.max(-1, Math.min(1, v));
 }
+
+export interface TaskMetricSpec {
+  problemType: 'classification' | 'regression';
+  numLabels: number;
+  metrics: readonly MetricName[];
+}
+
+/**
+ * A task's metrics from the model's raw outputs: logits [n, numLabels] (row-major) for
+ * classification, scores [n] for regression.
+ */
+export function taskMetrics(task: TaskMetricSpec, outputs: ArrayLike<number>, labels: ArrayLike<number>): MetricReport {
+  const predictions = task.problemType === 'classification' ? argmax(outputs, task.numLabels) : outputs;
+  return computeMetrics(task.metrics, predictions, labels);
+}
