@@ -78,7 +78,9 @@ export function loadCheckpointDir(dir: string, options: LoadModelOptions): Loade
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) throw new CheckpointError(dir, 'no config.json in the checkpoint directory');
   const fileConfig = readBertConfig(configPath);
-  const config = withHead(fileConfig, options.numLabels, options.labels ? [...options.labels] : undefined);
+  // Label names: the task's when given, else the checkpoint's when its head has the same size.
+  const labels = options.labels ? [...options.labels] : fileConfig.numLabels === options.numLabels ? fileConfig.id2label : undefined;
+  const config = withHead(fileConfig, options.numLabels, labels);
   const weightsPath = join(dir, 'model.safetensors');
   if (!existsSync(weightsPath)) {
     const hint = existsSync(join(dir, 'pytorch_model.bin')) ? ' (pytorch_model.bin is not read: convert it to safetensors)' : '';
