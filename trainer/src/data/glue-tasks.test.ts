@@ -86,6 +86,21 @@ describe('presets on small files in GLUE shape', () => {
     assert.ok(data.validation.source.endsWith('dev_matched.tsv'));
   });
 
+  test('qnli and qqp: pair columns by name, label orders', () => {
+    write('QNLI', 'train.tsv', 'index\tquestion\tsentence\tlabel\n0\tWhat?\tThis.\tnot_entailment\n1\tWho?\tHim.\tentailment\n');
+    write('QNLI', 'dev.tsv', 'index\tquestion\tsentence\tlabel\n0\tWhy?\tBecause.\tentailment\n');
+    const qnli = readGlueTask('qnli', join(root, 'glue', 'QNLI'));
+    assert.deepEqual(qnli.train.map((e) => [e.textA, e.textB, e.label]), [['What?', 'This.', 1], ['Who?', 'Him.', 0]]);
+    write('QQP', 'train.tsv', 'id\tqid1\tqid2\tquestion1\tquestion2\tis_duplicate\n1\t1\t2\tHow "so"?\tWhy?\t0\n2\t3\t4\tA?\tA?\t1\n');
+    write('QQP', 'dev.tsv', 'id\tqid1\tqid2\tquestion1\tquestion2\tis_duplicate\n3\t5\t6\tB?\tC?\t0\n');
+    const qqp = readGlueTask('qqp', join(root, 'glue', 'QQP'));
+    assert.deepEqual(qqp.train.map((e) => [e.textA, e.textB, e.label]), [['How "so"?', 'Why?', 0], ['A?', 'A?', 1]]);
+    // Hugging Face's QQP processor skips rows with too few columns; here they are an error.
+    write('QQP', 'dev.tsv', 'id\tqid1\tqid2\tquestion1\tquestion2\tis_duplicate\n3\t5\t6\tB?\n');
+    assert.throws(() => readGlueTask('qqp', join(root, 'glue', 'QQP')), (e: unknown) => e instanceof DataError && e.line === 2 && /found 4/.test(e.message));
+    rmSync(join(root, 'glue', 'QQP'), { recursive: true });
+  });
+
   test('a bad label or score names file and line; a missing file names the path', () => {
     write('RTE', 'bad.tsv', 'index\tsentence1\tsentence2\tlabel\n0\tP.\tH.\tentailment\n1\tP.\tH.\tcontradiction\n');
     write('SST-2', 'train.tsv', 'sentence\tlabel\ngood \t1\nbad \t2\n');

@@ -2,6 +2,10 @@
 // label order of Hugging Face's GLUE processors (so that a head's class ids mean what they mean in
 // transformers), and the metrics of Hugging Face's `glue_compute_metrics`. The reported metric is
 // the paper's (RTE accuracy, MRPC F1, CoLA MCC, STS-B Spearman).
+//
+// One deliberate difference from Hugging Face's processors: they skip QQP rows that have too few
+// columns; here every malformed row is an error with its line, because a silently shorter
+// training set changes results without anyone knowing.
 import { join } from 'node:path';
 import type { MetricName } from '../train/trial-result.ts';
 import { readExamples } from './read-examples.ts';
