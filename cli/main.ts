@@ -7,6 +7,7 @@ type Registrar = (program: Command) => void;
 
 // Subcommand modules, in help order. Each adds its own options and action.
 const COMMANDS: Array<() => Promise<{ register: Registrar }>> = [
+  () => import('../coordinator/src/cli/report-command.ts'),
 ];
 
 /** A failure the user can fix (bad input): printed without a stack trace, exit code 2. */
