@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { CoordinatorCore, JOURNAL_FILE } from './coordinator-core.ts';
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from './errors.ts';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from './errors.ts';
 import { fakeTrialResult } from './fake-trial-result.ts';
 import type { CoreEvent, Lease } from './types.ts';
 
@@ -182,6 +182,36 @@ describe('CoordinatorCore', () => {
     assert.equal(core.getTrial(experimentId, finishing.trialId).state, 'succeeded');
     assert.equal((await core.cancelExperiment(experimentId, 'again')).changed, false);
     await core.close();
+  });
+
+  it('cancels a running trial whose worker vanished when its lease expires', async () => {
+    const core = await open();
+    const { experimentId } = await core.submitExperiment({ name: 'v', base, seeds: 2 });
+    const lease = (await core.acquireTrial('w1'))!;
+    await core.cancelExperiment(experimentId, 'stop');
+    now += 1001;
+    assert.equal(await core.expireLeases(), 1);
+    const trial = core.getTrial(experimentId, lease.trialId);
+    assert.equal(trial.state, 'cancelled');
+    assert.equal(trial.errors.length, 1);
+    assert.equal(core.getExperiment(experimentId).counts.cancelled, 2);
+    await core.close();
+  });
+
+  it('refuses every change after a journal write fails, until a restart replays the journal', async () => {
+    const core = await open();
+    const { experimentId } = await core.submitExperiment({ name: 'w', base, seeds: 2 });
+    // Break the file under the writer, as a full or failing disk would.
+    await (core as unknown as { writer: { handle: { close(): Promise<void> } } }).writer.handle.close();
+    await assert.rejects(core.acquireTrial('w1'), UnavailableError);
+    await assert.rejects(core.acquireTrial('w1'), UnavailableError);
+    assert.throws(() => core.heartbeat('x'), UnavailableError);
+    await assert.rejects(core.cancelExperiment(experimentId, 'x'), UnavailableError);
+    assert.equal(core.getExperiment(experimentId).counts.running, 1, 'memory went ahead of the disk');
+    await core.close().catch(() => {});
+    const reopened = await open();
+    assert.equal(reopened.getExperiment(experimentId).counts.queued, 2, 'the unwritten lease never happened');
+    await reopened.close();
   });
 
   it('cancel after completion changes nothing', async () => {

@@ -11,6 +11,7 @@ export type TrialCounts = Record<TrialState, number> & { degenerate: number };
 export interface ExperimentInfo {
   id: string;
   name: string;
+  description?: string;
   state: ExperimentState;
   /** ISO 8601. */
   created_at: string;
@@ -71,7 +72,11 @@ export interface TrialFilter {
   configuration?: string;
 }
 
-/** What subscribers receive: every committed state change, and live progress (not journaled). */
+/**
+ * What subscribers receive: every committed state change, and live progress (not journaled).
+ * A submission gives one `experiment` event and then one `trial` event per trial (previous_state
+ * null); a trial change that ends an experiment is followed by its `experiment` event.
+ */
 export type CoreEvent =
   | { type: 'experiment'; experiment: ExperimentInfo }
   | { type: 'trial'; trial: TrialRecord; previous_state: TrialState | null }

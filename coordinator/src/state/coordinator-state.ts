@@ -282,6 +282,7 @@ export function experimentInfo(experiment: ExperimentEntry): ExperimentInfo {
   return {
     id: experiment.id,
     name: experiment.name,
+    ...(experiment.description !== undefined ? { description: experiment.description } : {}),
     state: experiment.state,
     created_at: experiment.created_at,
     ...(experiment.finished_at !== undefined ? { finished_at: experiment.finished_at } : {}),

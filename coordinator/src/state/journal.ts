@@ -135,7 +135,7 @@ export class JournalWriter {
   private failure: Error | undefined;
   private closed = false;
   /** Counters for benchmarks and metrics. */
-  readonly stats = { writes: 0, events: 0, bytes: 0, syncMs: 0 };
+  readonly stats = { writes: 0, events: 0, bytes: 0, syncMs: 0, maxSyncMs: 0 };
 
   private constructor(
     readonly file: string,
@@ -185,7 +185,9 @@ export class JournalWriter {
         }
         const t0 = performance.now();
         await this.handle.datasync();
-        this.stats.syncMs += performance.now() - t0;
+        const syncMs = performance.now() - t0;
+        this.stats.syncMs += syncMs;
+        this.stats.maxSyncMs = Math.max(this.stats.maxSyncMs, syncMs);
         this.stats.writes++;
         this.stats.events += lines.length;
         this.stats.bytes += buffer.length;
