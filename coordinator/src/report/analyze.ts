@@ -237,7 +237,7 @@ function compareConfigurations(task: string, configs: ConfigurationReport[], opt
       const mw = mannWhitneyU(va, vb);
       const shared = [...sa.keys()].filter((k) => sb.has(k));
       const wx = shared.length >= 2 ? wilcoxonSignedRank(shared.map((k) => sa.get(k) as number), shared.map((k) => sb.get(k) as number)) : null;
-      if (shared.length >= 2 && !wx) notes.push('paired test undefined: every paired difference is zero');
+      if (shared.length >= 2 && !wx) notes.push('paired test does not apply: every paired difference is zero');
       const ci95 = bootstrapMeanDifference(va, vb, { repetitions: options.ciRepetitions, seed: derivedSeed(options.seed, `ci/${task}/${a.configuration}/${b.configuration}`) });
       raw.push({
         a: a.configuration,

@@ -168,7 +168,7 @@ export function varianceTable(task: TaskReport): Table {
     };
     const p = (s: string) => {
       const t = term(s);
-      return t && t.p !== null ? { text: pValue(t.p) } : notes.cell('F undefined: no residual variance or degrees of freedom');
+      return t && t.p !== null ? { text: pValue(t.p) } : notes.cell('no F-test: no residual variance or degrees of freedom');
     };
     const residual = a.residual_includes_interaction ? share('residual') : { text: `${share('interaction').text} + ${share('residual').text}` };
     return [{ text: `${c.column} (${a.levels.init} × ${a.levels.data}${a.levels.replicates > 1 ? ` × ${a.levels.replicates}` : ''})` }, share('init'), share('data'), residual, p('init'), p('data')];
