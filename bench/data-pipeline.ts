@@ -52,7 +52,7 @@ for (const name of ['rte', 'mrpc', 'cola', 'sts-b', 'sst-2'] as const) {
   const split = encodeSplit(tokenizer, examples, maxSeqLength, data.spec.problemType);
   const encodeSeconds = seconds(start);
   const texts = examples.reduce((n, e) => n + (e.textB === undefined ? 1 : 2), 0);
-  const tokens = split.inputIds.reduce((n, ids) => n + ids.length, 0);
+  const tokens = split.tokens;
   totalTexts += texts;
   totalEncodeSeconds += encodeSeconds;
   for (const e of examples) {

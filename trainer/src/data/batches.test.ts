@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { batchesPerEpoch, encodeSplit, epochOrder, evalBatches, makeBatch, trainBatchAt, trainBatches } from './batches.ts';
+import { batchesPerEpoch, encodeSplit, epochOrder, evalBatches, exampleIds, makeBatch, trainBatchAt, trainBatches } from './batches.ts';
 import type { Example } from './task-data.ts';
 import { BertTokenizer } from './tokenizer.ts';
 
@@ -17,10 +17,12 @@ describe('encodeSplit', () => {
   test('caches ids per example, truncates, counts truncations, keeps labels typed', () => {
     const split = encodeSplit(tok, pairs, 8, 'classification');
     assert.equal(split.size, 3);
-    assert.deepEqual([...(split.inputIds[0] as Int32Array)], [2, 5, 3, 6, 7, 3]);
-    assert.deepEqual([...(split.tokenTypeIds[0] as Int32Array)], [0, 0, 0, 1, 1, 1]);
-    assert.deepEqual([...(split.inputIds[1] as Int32Array)], [2, 5, 6, 7, 8, 3, 7, 3]); // 7+1 -> 4+1
-    assert.deepEqual([...(split.inputIds[2] as Int32Array)], [2, 9, 3, 1, 3]);
+    assert.deepEqual([...exampleIds(split, 0)], [2, 5, 3, 6, 7, 3]);
+    assert.deepEqual([...split.segmentA], [3, 6, 3]);
+    assert.deepEqual([...exampleIds(split, 1)], [2, 5, 6, 7, 8, 3, 7, 3]); // 7+1 -> 4+1
+    assert.deepEqual([...exampleIds(split, 2)], [2, 9, 3, 1, 3]);
+    assert.deepEqual([...split.offsets], [0, 6, 14, 19]);
+    assert.equal(split.tokens, 19);
     assert.equal(split.truncated, 1);
     assert.equal(split.maxLength, 8);
     assert.ok(split.labels instanceof Int32Array);
@@ -44,6 +46,11 @@ describe('batches', () => {
     assert.deepEqual([...b.labels], [1, 1]);
     assert.deepEqual([...b.indices], [2, 0]);
     assert.equal(makeBatch(split, [0, 1, 2]).seqLength, 8);
+    assert.throws(() => makeBatch(split, [3]), /example 3 is outside the split/);
+    // Single sentences: every position has token type 0.
+    const single = encodeSplit(tok, [{ textA: 'a b', label: 0, line: 1 }, { textA: 'c', label: 1, line: 2 }], 8, 'classification');
+    assert.deepEqual([...single.segmentA], [4, 3]);
+    assert.deepEqual([...makeBatch(single, [0, 1]).tokenTypeIds], new Array(8).fill(0));
   });
 
   test('evaluation batches are in order, the last one short', () => {

@@ -12,9 +12,13 @@ import type { Example, ProblemType } from './task-data.ts';
 export interface EncodedSplit {
   size: number;
   problemType: ProblemType;
-  /** Per example, [CLS] … [SEP] (… [SEP]) ids, truncated to max_seq_length, not padded. */
-  inputIds: Int32Array[];
-  tokenTypeIds: Int32Array[];
+  // Token ids of all examples in one flat array (MNLI's 393k examples would otherwise be 786k
+  // small typed arrays, ~100 bytes of overhead each): example i is ids[offsets[i] .. offsets[i+1]),
+  // [CLS] … [SEP] (… [SEP]), truncated to max_seq_length, not padded.
+  ids: Int32Array;
+  offsets: Int32Array; // [size + 1]
+  /** Per example, how many leading positions have token type 0 ([CLS] a [SEP]); the rest are 1. */
+  segmentA: Int32Array;
   /** Class ids (classification) or scores (regression). */
   labels: Int32Array | Float32Array;
   padId: number;
@@ -22,6 +26,8 @@ export interface EncodedSplit {
   truncated: number;
   /** Length of the longest encoded example. */
   maxLength: number;
+  /** Total tokens over all examples (before padding). */
+  tokens: number;
 }
 
 export interface Batch {
@@ -38,22 +44,38 @@ export interface Batch {
 }
 
 export function encodeSplit(tokenizer: BertTokenizer, examples: readonly Example[], maxSeqLength: number, problemType: ProblemType): EncodedSplit {
-  const inputIds: Int32Array[] = [];
-  const tokenTypeIds: Int32Array[] = [];
-  const labels = problemType === 'classification' ? new Int32Array(examples.length) : new Float32Array(examples.length);
+  const size = examples.length;
+  let ids = new Int32Array(Math.max(16, size * 32));
+  const offsets = new Int32Array(size + 1);
+  const segmentA = new Int32Array(size);
+  const labels = problemType === 'classification' ? new Int32Array(size) : new Float32Array(size);
   let truncated = 0;
   let maxLength = 0;
+  let used = 0;
   examples.forEach((example, i) => {
     const a = tokenizer.tokenIds(example.textA);
     const b = example.textB === undefined ? undefined : tokenizer.tokenIds(example.textB);
     const encoded = tokenizer.assemble(a, b, maxSeqLength);
-    if (encoded.inputIds.length < a.length + (b?.length ?? 0) + (b === undefined ? 2 : 3)) truncated++;
-    inputIds.push(Int32Array.from(encoded.inputIds));
-    tokenTypeIds.push(Int32Array.from(encoded.tokenTypeIds));
-    maxLength = Math.max(maxLength, encoded.inputIds.length);
+    const length = encoded.inputIds.length;
+    if (length < a.length + (b?.length ?? 0) + (b === undefined ? 2 : 3)) truncated++;
+    if (used + length > ids.length) {
+      const grown = new Int32Array(Math.max(ids.length * 2, used + length));
+      grown.set(ids.subarray(0, used));
+      ids = grown;
+    }
+    ids.set(encoded.inputIds, used);
+    used += length;
+    offsets[i + 1] = used;
+    segmentA[i] = encoded.tokenTypeIds.indexOf(1) === -1 ? length : encoded.tokenTypeIds.indexOf(1);
+    maxLength = Math.max(maxLength, length);
     labels[i] = example.label;
   });
-  return { size: examples.length, problemType, inputIds, tokenTypeIds, labels, padId: tokenizer.specialIds.pad, truncated, maxLength };
+  return { size, problemType, ids: ids.slice(0, used), offsets, segmentA, labels, padId: tokenizer.specialIds.pad, truncated, maxLength, tokens: used };
+}
+
+/** Example i's token ids (a view into the split). */
+export function exampleIds(split: EncodedSplit, i: number): Int32Array {
+  return split.ids.subarray(split.offsets[i] as number, split.offsets[i + 1] as number);
 }
 
 /** The example order of one training epoch: shuffled from (dataSeed, epoch), or file order. */
@@ -72,17 +94,22 @@ export function batchesPerEpoch(size: number, batchSize: number): number {
 export function makeBatch(split: EncodedSplit, indices: ArrayLike<number>): Batch {
   const size = indices.length;
   let seqLength = 0;
-  for (let r = 0; r < size; r++) seqLength = Math.max(seqLength, (split.inputIds[indices[r] as number] as Int32Array).length);
+  for (let r = 0; r < size; r++) {
+    const i = indices[r] as number;
+    if (!(i >= 0 && i < split.size)) throw new RangeError(`example ${i} is outside the split (${split.size} examples)`);
+    seqLength = Math.max(seqLength, (split.offsets[i + 1] as number) - (split.offsets[i] as number));
+  }
   const inputIds = new Int32Array(size * seqLength).fill(split.padId);
   const tokenTypeIds = new Int32Array(size * seqLength);
   const attentionMask = new Int32Array(size * seqLength);
   const labels = split.problemType === 'classification' ? new Int32Array(size) : new Float32Array(size);
   for (let r = 0; r < size; r++) {
     const index = indices[r] as number;
-    const ids = split.inputIds[index] as Int32Array;
-    inputIds.set(ids, r * seqLength);
-    tokenTypeIds.set(split.tokenTypeIds[index] as Int32Array, r * seqLength);
-    attentionMask.fill(1, r * seqLength, r * seqLength + ids.length);
+    const ids = exampleIds(split, index);
+    const row = r * seqLength;
+    inputIds.set(ids, row);
+    tokenTypeIds.fill(1, row + (split.segmentA[index] as number), row + ids.length);
+    attentionMask.fill(1, row, row + ids.length);
     labels[r] = split.labels[index] as number;
   }
   return { size, seqLength, inputIds, tokenTypeIds, attentionMask, labels, indices: Int32Array.from(indices) };

@@ -22,8 +22,8 @@ describe('prepareData', () => {
     assert.equal(data.test?.size, SYNTHETIC_PRESET.test);
     assert.equal(data.train.truncated, 0);
     assert.ok(data.majorityBaseline !== undefined && data.majorityBaseline > 0.4 && data.majorityBaseline < 0.6);
-    const ones = data.validation.labels.reduce((n, l) => n + l, 0);
-    const majority = data.train.labels.reduce((n, l) => n + l, 0) * 2 >= data.train.size ? 1 : 0;
+    const ones = Array.from(data.validation.labels).reduce((n, l) => n + l, 0);
+    const majority = Array.from(data.train.labels).reduce((n, l) => n + l, 0) * 2 >= data.train.size ? 1 : 0;
     assert.equal(data.majorityBaseline, (majority === 1 ? ones : data.validation.size - ones) / data.validation.size);
   });
 

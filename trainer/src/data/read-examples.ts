@@ -50,6 +50,7 @@ export function examplesFromTable(table: Table, columns: ExampleColumns, scheme:
   return examples;
 }
 
-export function readExamples(file: string, format: TableFormat, columns: ExampleColumns, scheme: LabelScheme, options?: ReadTableOptions): Example[] {
-  return examplesFromTable(readTable(file, format, options), columns, scheme);
+export function readExamples(file: string, format: TableFormat, columns: ExampleColumns, scheme: LabelScheme, options: ReadTableOptions = {}): Example[] {
+  const keep = [columns.text, columns.label, ...(columns.textPair !== undefined ? [columns.textPair] : [])];
+  return examplesFromTable(readTable(file, format, { ...options, keep }), columns, scheme);
 }

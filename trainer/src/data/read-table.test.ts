@@ -125,4 +125,33 @@ describe('readTable', () => {
     assert.throws(() => readTable(file, 'tsv'), (e: unknown) => e instanceof DataError && e.file === file && e.line === 3);
     assert.throws(() => readTable(join(dir, 'missing.tsv'), 'tsv'), (e: unknown) => e instanceof DataError && /no such file/.test(e.message));
   });
+
+  test('reading a file line by line gives what parsing its text gives (BOM, CRLF, blanks, UTF-8)', () => {
+    const texts = {
+      tsv: '\ufeffa\tb\r\nCafé 東京 😀\t1\r\n\t\n"q\t2\n\n \n',
+      jsonl: '\ufeff{"t": "é"}\r\n{"t": "x"}\n\n',
+    };
+    for (const format of ['tsv', 'jsonl'] as const) {
+      const file = join(dir, `same.${format}`);
+      writeFileSync(file, texts[format]);
+      assert.deepEqual(readTable(file, format), parseTable(texts[format], format, file), format);
+    }
+    const tsv = readTable(join(dir, 'same.tsv'), 'tsv');
+    assert.deepEqual(tsv.rows.map((r) => [r.line, r.cells.a]), [[2, 'Café 東京 😀'], [3, ''], [4, '"q']]);
+    const middle = join(dir, 'middle.tsv');
+    writeFileSync(middle, 'a\tb\n1\t2\n\n3\t4\n');
+    assert.throws(() => readTable(middle, 'tsv'), (e: unknown) => e instanceof DataError && e.line === 3);
+  });
+
+  test('keep: only the named cells are held, every row is still checked in full', () => {
+    const file = join(dir, 'wide.tsv');
+    writeFileSync(file, 'id\tparse\ttext\tlabel\n1\t(S (NP x))\tx\tyes\n');
+    assert.deepEqual(readTable(file, 'tsv', { keep: ['text', 'label'] }).rows, [{ line: 2, cells: { text: 'x', label: 'yes' } }]);
+    writeFileSync(file, 'id\tparse\ttext\tlabel\n1\t(S (NP x))\tx\n');
+    assert.throws(() => readTable(file, 'tsv', { keep: ['text'] }), (e: unknown) => e instanceof DataError && e.line === 2);
+    const jsonl = join(dir, 'wide.jsonl');
+    writeFileSync(jsonl, '{"text": "x", "tree": "(S)", "label": 1}\n');
+    assert.deepEqual(readTable(jsonl, 'jsonl', { keep: ['text', 'label'] }).rows[0]?.cells, { text: 'x', label: 1 });
+    assert.deepEqual(parseTable('text,tree\nx,y\n', 'csv', 'f', { keep: ['text'] }).rows[0]?.cells, { text: 'x' });
+  });
 });
