@@ -11,8 +11,9 @@ import { chromium } from 'playwright-core';
 import { syntheticResults } from '../coordinator/src/report/testing/synthetic-results.ts';
 import { writeReport } from '../coordinator/src/report/write-report.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `chromium not found at ${CHROMIUM} (apt-get install chromium; .ci/run does it)`;
+const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((p): p is string => Boolean(p));
+const CHROMIUM = CANDIDATES.find((p) => existsSync(p)) ?? '/usr/bin/chromium';
+const skip = existsSync(CHROMIUM) ? false : `chromium not found (looked at ${CANDIDATES.join(', ')}; apt-get install chromium, .ci/run does it, or set CHROMIUM_PATH)`;
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 test('report.html renders every figure with data, offline, without console errors', { skip, timeout: 120_000 }, async () => {
