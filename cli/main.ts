@@ -7,6 +7,12 @@ type Registrar = (program: Command) => void;
 
 // Subcommand modules, in help order. Each adds its own options and action.
 const COMMANDS: Array<() => Promise<{ register: Registrar }>> = [
+  () => import('../coordinator/src/cli/coordinator-command.ts'),
+  () => import('../coordinator/src/cli/submit-command.ts'),
+  () => import('../coordinator/src/cli/status-command.ts'),
+  () => import('../coordinator/src/cli/watch-command.ts'),
+  () => import('../coordinator/src/cli/cancel-command.ts'),
+  () => import('../coordinator/src/cli/results-command.ts'),
   () => import('../coordinator/src/cli/report-command.ts'),
 ];
 
