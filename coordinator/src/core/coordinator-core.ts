@@ -8,11 +8,12 @@ import { pino, type Logger } from 'pino';
 import type { TrialProgress, TrialResult } from '../../../trainer/src/train/trial-result.ts';
 import type { ExperimentResults, TrialRecord, TrialState } from '../results/experiment-results.ts';
 import { summarizeConfigurations } from '../results/configuration-summary.ts';
-import { SAFE_ID, expandExperiment, newExperimentId, parseExperimentSpec } from '../spec/experiment-spec.ts';
+import { SAFE_ID, expandExperiment, newExperimentId, parseExperimentSpec, planConfigurations } from '../spec/experiment-spec.ts';
 import {
   applyEvent,
   emptyState,
   experimentInfo,
+  trialConfig,
   trialRecord,
   type CoordinatorState,
   type Effect,
@@ -147,9 +148,8 @@ export class CoordinatorCore {
       do experimentId = newExperimentId(parsed.name);
       while (this.state.experiments.has(experimentId));
     }
+    const configurations = planConfigurations(parsed).map(({ label, sweep_values, config }) => ({ label, sweep_values, config }));
     const plans = expandExperiment(parsed);
-    const configurations: string[] = [];
-    for (const plan of plans) if (configurations[plan.config_index] === undefined) configurations[plan.config_index] = plan.configuration;
     await this.commit({
       v: 1,
       type: 'experiment_submitted',
@@ -162,7 +162,7 @@ export class CoordinatorCore {
       max_attempts: parsed.max_attempts,
       ...(parsed.parallelism !== undefined ? { parallelism: parsed.parallelism } : {}),
       configurations,
-      trials: plans.map((p) => ({ id: p.id, configuration: p.configuration, sweep_values: p.sweep_values, config: p.config, seeds: p.seeds })),
+      trials: plans.map((p) => ({ id: p.id, configuration: p.config_index, seed_overrides: p.seed_overrides, seeds: p.seeds })),
     });
     this.log.info({ experimentId, name: parsed.name, trials: plans.length, configurations: configurations.length }, 'experiment submitted');
     return { experimentId, trials: plans.length };
@@ -189,7 +189,7 @@ export class CoordinatorCore {
     const records: TrialRecord[] = [];
     for (const trial of experiment.trials.values()) {
       if (states && !states.has(trial.state)) continue;
-      if (filter.configuration !== undefined && trial.configuration !== filter.configuration) continue;
+      if (filter.configuration !== undefined && experiment.configurations[trial.configuration]!.label !== filter.configuration) continue;
       records.push(this.record(experiment, trial));
     }
     return records;
@@ -209,7 +209,10 @@ export class CoordinatorCore {
     return {
       experiment: { id: experiment.id, name: experiment.name, state: experiment.state, created_at: experiment.created_at },
       trials,
-      summary: summarizeConfigurations(experiment.configurations, trials),
+      summary: summarizeConfigurations(
+        experiment.configurations.map((c) => c.label),
+        trials,
+      ),
     };
   }
 
@@ -249,7 +252,7 @@ export class CoordinatorCore {
         trialId: trial.id,
         attempt,
         workerId,
-        config: trial.config,
+        config: trialConfig(experiment, trial),
         seeds: trial.seeds,
         // The trial may already have ended while the lease was being fsynced (cancel + release).
         deadline: live?.deadline ?? this.clock(),

@@ -87,6 +87,8 @@ export interface TrialPlan {
   sweep_values: Record<string, unknown>;
   /** `3` for seed 3, `2x5` for init seed 2 × data seed 5. */
   seed_label: string;
+  /** The seed keys set on the configuration's config (empty when the base's seeds are used). */
+  seed_overrides: Partial<Pick<TrialConfig, 'seed' | 'init_seed' | 'data_seed'>>;
   config: TrialConfig;
   seeds: TrialSeeds;
 }
@@ -213,6 +215,15 @@ function countSeeds(seeds: SeedPlan): number {
   }
 }
 
+/** One configuration (sweep point), validated, before seeds are assigned. */
+export interface ConfigurationPlan {
+  index: number;
+  /** `optimizer=bertadam,reinit_layers=5`, or `base` without a sweep. */
+  label: string;
+  sweep_values: Record<string, unknown>;
+  config: TrialConfig;
+}
+
 interface Configuration {
   index: number;
   label: string;
@@ -250,6 +261,11 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
     node = node[part] as Record<string, unknown>;
   }
   node[path[path.length - 1]!] = structuredClone(value);
+}
+
+/** The configurations of a spec, in grid (or zip) order. */
+export function planConfigurations(spec: ExperimentSpec): ConfigurationPlan[] {
+  return expandConfigurations(spec).map(({ index, label, sweep_values, config }) => ({ index, label, sweep_values, config }));
 }
 
 function expandConfigurations(spec: ExperimentSpec, source?: string): Array<Configuration & { config: TrialConfig }> {
@@ -291,7 +307,7 @@ function validatePoint(spec: ExperimentSpec, configuration: Configuration, sourc
  */
 export function expandExperiment(spec: ExperimentSpec): TrialPlan[] {
   const configurations = expandConfigurations(spec);
-  const assignments: Array<{ label: string; set: Record<string, number> }> = [];
+  const assignments: Array<{ label: string; set: TrialPlan['seed_overrides'] }> = [];
   switch (spec.seeds.kind) {
     case 'base':
       break;
@@ -312,22 +328,23 @@ export function expandExperiment(spec: ExperimentSpec): TrialPlan[] {
   }
   const plans: TrialPlan[] = [];
   if (assignments.length === 0) {
-    for (const c of configurations) plans.push(plan(c, String(c.config.seed), c.config));
+    for (const c of configurations) plans.push(plan(c, String(c.config.seed), {}, c.config));
     return plans;
   }
   for (const assignment of assignments) {
-    for (const c of configurations) plans.push(plan(c, assignment.label, { ...c.config, ...assignment.set }));
+    for (const c of configurations) plans.push(plan(c, assignment.label, assignment.set, { ...c.config, ...assignment.set }));
   }
   return plans;
 }
 
-function plan(c: Configuration, seedLabel: string, config: TrialConfig): TrialPlan {
+function plan(c: Configuration, seedLabel: string, seedOverrides: TrialPlan['seed_overrides'], config: TrialConfig): TrialPlan {
   return {
     id: `c${c.index}-s${seedLabel}`,
     config_index: c.index,
     configuration: c.label,
     sweep_values: c.sweep_values,
     seed_label: seedLabel,
+    seed_overrides: seedOverrides,
     config,
     seeds: resolveTrialConfig(config).seeds,
   };

@@ -8,13 +8,13 @@ import type { TrialConfig, TrialSeeds } from '../../../trainer/src/config/trial-
 import type { TrialResult } from '../../../trainer/src/train/trial-result.ts';
 import type { TrialRecord, TrialState } from '../results/experiment-results.ts';
 import type { ExperimentInfo, ExperimentState, TrialCounts } from '../core/types.ts';
-import type { JournalEvent } from './events.ts';
+import type { JournalEvent, SeedOverrides, SubmittedConfiguration } from './events.ts';
 
 export interface TrialEntry {
   id: string;
-  configuration: string;
-  sweep_values: Record<string, unknown>;
-  config: TrialConfig;
+  /** Index into the experiment's configurations; the trial's config is that plus `seed_overrides`. */
+  configuration: number;
+  seed_overrides: SeedOverrides;
   seeds: TrialSeeds;
   state: TrialState;
   /** Leases granted so far; the current lease's attempt number. */
@@ -41,7 +41,7 @@ export interface ExperimentEntry {
   cancel_reason?: string;
   max_attempts: number;
   parallelism?: number;
-  configurations: string[];
+  configurations: SubmittedConfiguration[];
   /** In queue order (seed-major). */
   trials: Map<string, TrialEntry>;
   /** Queued trial ids, oldest first; a Set gives O(1) removal of a trial completed out of turn. */
@@ -121,6 +121,7 @@ export function applyEvent(state: CoordinatorState, event: JournalEvent): Effect
       check(Array.isArray(event.trials) && event.trials.length > 0, 'an experiment needs trials');
       const ids = new Set(event.trials.map((t) => t.id));
       check(ids.size === event.trials.length, 'duplicate trial ids');
+      for (const t of event.trials) check(event.configurations[t.configuration], `trial ${t.id}: no configuration ${t.configuration}`);
       const experiment: ExperimentEntry = {
         id: event.experiment_id,
         name: event.name,
@@ -137,7 +138,7 @@ export function applyEvent(state: CoordinatorState, event: JournalEvent): Effect
         counts: emptyCounts(),
       };
       for (const t of event.trials) {
-        experiment.trials.set(t.id, { ...t, state: 'queued', attempts: 0, errors: [] });
+        experiment.trials.set(t.id, { id: t.id, configuration: t.configuration, seed_overrides: t.seed_overrides, seeds: t.seeds, state: 'queued', attempts: 0, errors: [] });
         experiment.queue.add(t.id);
       }
       experiment.counts.queued = event.trials.length;
@@ -254,15 +255,23 @@ export function headlineMetrics(result: TrialResult): Record<string, number> {
   return metrics;
 }
 
+/** The trial's full config: built on demand, so 100,000 trials do not hold 100,000 configs. */
+export function trialConfig(experiment: ExperimentEntry, trial: TrialEntry): TrialConfig {
+  const config = experiment.configurations[trial.configuration]!.config;
+  const overrides = trial.seed_overrides;
+  return overrides.seed === undefined && overrides.init_seed === undefined && overrides.data_seed === undefined ? config : { ...config, ...overrides };
+}
+
 export function trialRecord(experiment: ExperimentEntry, trial: TrialEntry): TrialRecord {
+  const configuration = experiment.configurations[trial.configuration]!;
   const record: TrialRecord = {
     id: trial.id,
     experiment_id: experiment.id,
-    configuration: trial.configuration,
-    sweep_values: trial.sweep_values,
+    configuration: configuration.label,
+    sweep_values: configuration.sweep_values,
     state: trial.state,
     attempts: trial.attempts,
-    config: trial.config,
+    config: trialConfig(experiment, trial),
     seeds: trial.seeds,
     errors: trial.errors,
   };

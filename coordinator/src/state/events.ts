@@ -7,12 +7,26 @@ import type { TrialFailure } from '../core/types.ts';
 
 export const JOURNAL_VERSION = 1;
 
-/** A trial as submitted; stored whole so replay never depends on how today's code expands specs. */
-export interface SubmittedTrial {
-  id: string;
-  configuration: string;
+// An experiment is stored expanded, so that replay never depends on how today's code expands
+// specs, but compactly: each configuration's full config once, and per trial only the seed keys it
+// sets (a 20 × 5,000 sweep is then about 10 MB, not 70 MB).
+
+/** One configuration (sweep point): its full trial config before seeds are assigned. */
+export interface SubmittedConfiguration {
+  label: string;
   sweep_values: Record<string, unknown>;
   config: TrialConfig;
+}
+
+export type SeedOverrides = Partial<Pick<TrialConfig, 'seed' | 'init_seed' | 'data_seed'>>;
+
+export interface SubmittedTrial {
+  id: string;
+  /** Index into `configurations`. */
+  configuration: number;
+  /** The seed keys this trial sets on its configuration's config. */
+  seed_overrides: SeedOverrides;
+  /** Resolved seeds (what the trial runs with). */
   seeds: TrialSeeds;
 }
 
@@ -32,8 +46,7 @@ export interface ExperimentSubmitted extends Base {
   spec: unknown;
   max_attempts: number;
   parallelism?: number;
-  /** Configuration labels in order. */
-  configurations: string[];
+  configurations: SubmittedConfiguration[];
   /** In queue order. */
   trials: SubmittedTrial[];
 }

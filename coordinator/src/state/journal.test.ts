@@ -9,7 +9,13 @@ import { fakeTrialResult } from '../core/fake-trial-result.ts';
 import { JournalCorruptError, JournalWriter, readJournal } from './journal.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/journal/two-experiments.jsonl', import.meta.url));
-const RUNNING_LEASE = 'a0cad37e-3c1a-44c2-8f93-6f26c5798e47';
+// The lease of fixture-grid/c0-s2 that is still running at the end of the fixture.
+const RUNNING_LEASE = readFileSync(FIXTURE, 'utf8')
+  .trim()
+  .split('\n')
+  .map((line) => JSON.parse(line) as { type: string; experiment_id: string; trial_id?: string; lease_id?: string })
+  .filter((e) => e.type === 'trial_leased' && e.experiment_id === 'fixture-grid' && e.trial_id === 'c0-s2')
+  .at(-1)!.lease_id!;
 
 let dir: string;
 let journal: string;
