@@ -15,10 +15,12 @@ its dependencies write them:
     embeddings at lr*eta^(L+1)).
 The model is trainer/reference/torch_bert.py (an independent BertForSequenceClassification).
 
-Regenerate the fixtures (needs Debian's python3-torch; CI does not):
-    /usr/bin/python3 trainer/reference/torch_train.py trainer/src/train/fixtures/parity
-It reads <dir>/cases.json, <dir>/batches.json and the checkpoints the cases name, and writes
-<dir>/torch-<case>.json with per-step losses and learning rates.
+Regenerate the fixtures (needs Debian's python3-torch; CI does not) through the TypeScript side,
+which builds the checkpoints and batches first and then calls this script:
+    node --import tsx trainer/src/train/fixtures/make-parity-fixtures.ts
+Direct use: torch_train.py FIXTURE_DIR CASES.json reads FIXTURE_DIR/batches.json (one batch per
+update) and the checkpoints CASES.json names, and writes FIXTURE_DIR/torch-<case>.json with
+per-step losses, learning rates and gradient norms.
 """
 import json
 import math
@@ -109,11 +111,9 @@ def param_groups(model, case):
     return list(groups.values())
 
 
-def run_case(fixture_dir, case, batches):
+def run_case(case, batches):
     torch.manual_seed(0)  # nothing random should be drawn (dropout 0); pinned anyway
-    model = torch_bert.load_bert_for_sequence_classification(
-        os.path.join(fixture_dir, case["checkpoint"]), dropout=0.0
-    )
+    model = torch_bert.load_bert_for_sequence_classification(case["checkpoint"], dropout=0.0)
     model.train()  # dropout is 0: train mode must give the same numbers as eval
     groups = param_groups(model, case)
     max_grad_norm = case.get("max_grad_norm", 1.0)
@@ -133,13 +133,14 @@ def run_case(fixture_dir, case, batches):
         )
     total = case["max_steps"]
     warmup = case.get("warmup_steps", int(math.floor(case.get("warmup_ratio", 0.1) * total + 1e-9)))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, linear_schedule_with_warmup(warmup, total))
+    lr_lambda = linear_schedule_with_warmup(warmup, total)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
     pwd = case.get("pretrained_weight_decay", 0.0)
     prior = {id(p): p.detach().clone() for g in groups if g["decay"] for p in g["params"]} if pwd > 0 else {}
 
     losses, lrs, grad_norms = [], [], []
     for k in range(total):
-        batch = batches[k % len(batches)]
+        batch = batches[k]
         input_ids = torch.tensor(batch["input_ids"], dtype=torch.long)
         attention_mask = torch.tensor(batch["attention_mask"], dtype=torch.long)
         token_type_ids = torch.tensor(batch["token_type_ids"], dtype=torch.long)
@@ -151,7 +152,7 @@ def run_case(fixture_dir, case, batches):
         grad_norm = torch.norm(torch.stack([torch.norm(p.grad.detach()) for p in params]))
         if case["optimizer"] == "adamw":
             torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
-        lr_now = optimizer.param_groups[0]["lr"] / groups[0]["lr"] * case["learning_rate"]
+        lr_now = case["learning_rate"] * lr_lambda(k)  # the base rate; groups scale it for llrd
         if pwd > 0:
             with torch.no_grad():
                 for tg in optimizer.param_groups:
@@ -167,16 +168,16 @@ def run_case(fixture_dir, case, batches):
 
 
 def main():
-    fixture_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), "..", "src", "train", "fixtures", "parity"
-    )
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    fixture_dir, cases_path = sys.argv[1], sys.argv[2]
     torch.set_num_threads(1)  # deterministic reductions
-    with open(os.path.join(fixture_dir, "cases.json")) as f:
+    with open(cases_path) as f:
         cases = json.load(f)
     with open(os.path.join(fixture_dir, "batches.json")) as f:
         batches = json.load(f)
     for case in cases:
-        out = run_case(fixture_dir, case, batches)
+        out = run_case(case, batches)
         path = os.path.join(fixture_dir, f"torch-{case['name']}.json")
         with open(path, "w") as f:
             json.dump(out, f, indent=1)
