@@ -106,22 +106,27 @@ export function shownK(n: number): number[] {
 export function expectedMaxTable(task: TaskReport): Table {
   const notes = new Notes();
   const n = Math.max(0, ...task.configurations.map((c) => c.expected_max.rows.length));
-  const rows = shownK(n).map((k) => [
-    { text: String(k) },
-    ...task.configurations.flatMap((c) => {
+  const ks = shownK(n);
+  const rows = task.configurations.flatMap((c) => {
+    const missing = () => notes.cell(c.expected_max.rows.length === 0 ? NO_SCORES : `k above ${c.expected_max.rows.length}, this configuration's number of scored trials`);
+    const scoredOn = c.expected_max.scored_on === 'test' ? 'test' : 'validation (no test set)';
+    const boot: Cell[] = [{ text: c.column }, { text: `bootstrap, scored on ${scoredOn}` }];
+    const dodge: Cell[] = [{ text: '' }, { text: 'closed form, validation' }];
+    for (const k of ks) {
       const r = c.expected_max.rows.find((x) => x.k === k);
       if (!r) {
-        const why = c.expected_max.rows.length === 0 ? NO_SCORES : 'k exceeds this configuration\'s number of scored trials';
-        return [notes.cell(why), notes.cell(why)];
+        boot.push(missing());
+        dodge.push(missing());
+        continue;
       }
-      const boot = r.bootstrap_std === null ? pct(r.bootstrap_mean) : `${pct(r.bootstrap_mean)} ± ${pct(r.bootstrap_std)}`;
-      const bootCell: Cell = c.expected_max.scored_on === 'validation' ? { text: boot, note: notes.cell(`${c.column}: no test set, the bootstrap scores the selected model on validation`).note as number } : { text: boot };
-      return [bootCell, { text: `${pct(r.dodge_validation_mean)}` }];
-    }),
-  ]);
+      boot.push({ text: r.bootstrap_std === null ? pct(r.bootstrap_mean) : `${pct(r.bootstrap_mean)} ± ${pct(r.bootstrap_std)}` });
+      dodge.push({ text: r.dodge_validation_std === null ? pct(r.dodge_validation_mean) : `${pct(r.dodge_validation_mean)} ± ${pct(r.dodge_validation_std)}` });
+    }
+    return [boot, dodge];
+  });
   return {
-    title: `${task.task}: expected best-of-k (× 100): bootstrap (select on validation, score on test; ${task.configurations[0]?.expected_max.repetitions ?? 0} repetitions) and Dodge et al. closed form (validation)`,
-    header: ['k', ...task.configurations.flatMap((c) => [`${c.column}: bootstrap`, `${c.column}: E[max val]`])],
+    title: `${task.task}: expected best-of-k (× 100), mean ± std: the paper's bootstrap (best of k on validation, ${task.configurations[0]?.expected_max.repetitions ?? 0} repetitions) and Dodge et al. 2019's closed form`,
+    header: ['configuration', 'estimate', ...ks.map((k) => `k = ${k}`)],
     rows,
     footnotes: notes.list,
     numeric: true,
