@@ -118,3 +118,25 @@ test('no tensor growth across steps', async () => {
   });
   assert.equal(new Set(counts.slice(1)).size, 1, `tensor counts per step: ${counts.join(', ')}`);
 });
+
+test('init_from starts from a fine-tuned checkpoint; a head of the wrong size is replaced', async () => {
+  const first = await run({ max_steps: 6 });
+  const fineTuned = join(first.outDir, 'checkpoint');
+  const fineTunedWeights = loadModel(fineTuned, { numLabels: 2, initSeed: 0 }).weights;
+  // Same label count: everything, head included, comes from the fine-tuned checkpoint.
+  const same = await run({ init_from: fineTuned, max_steps: 0 });
+  const sameWeights = loadModel(join(same.outDir, 'checkpoint'), { numLabels: 2, initSeed: 0 }).weights;
+  for (const [name, t] of fineTunedWeights) assert.deepEqual(Array.from(sameWeights.get(name)!.data), Array.from(t.data), name);
+  // Three labels: the backbone transfers, the head is fresh (N(0, 0.02) from the init seed).
+  const task = { ...(tiny.config.task as object), labels: ['early', 'late', 'other'] };
+  const other = await run({ init_from: fineTuned, max_steps: 0, task } as Partial<TrialConfigInput>);
+  const otherWeights = loadModel(join(other.outDir, 'checkpoint'), { numLabels: 3, initSeed: 0 }).weights;
+  assert.deepEqual(otherWeights.get('classifier.weight')!.shape, [32, 3]);
+  assert.deepEqual(Array.from(otherWeights.get('bert.pooler.dense.weight')!.data), Array.from(fineTunedWeights.get('bert.pooler.dense.weight')!.data));
+  assert.equal(other.result.task.num_labels, 3);
+});
+
+test('init_from of another architecture is a config error naming init_from', async () => {
+  const config = parseTrialConfig({ ...tiny.config, model: 'builtin:quickstart-tiny', init_from: tiny.checkpoint });
+  await assert.rejects(runTrial(config, localTrialContext(), { dataRoot: tiny.root }), /init_from: .*not a fine-tuned builtin:quickstart-tiny/);
+});
