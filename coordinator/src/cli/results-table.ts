@@ -43,9 +43,11 @@ export function trialsTable(results: ExperimentResults): string {
 }
 
 export function summaryTable(summary: readonly ConfigurationSummary[]): string {
+  // Configuration ids usually spell out their sweep values already; show the values only if not.
+  const showSweep = summary.some((s) => s.configuration !== sweepText(s.sweep_values));
   const rows = summary.map((s) => [
     s.configuration,
-    sweepText(s.sweep_values),
+    ...(showSweep ? [sweepText(s.sweep_values)] : []),
     `${s.metric || '–'}${s.split === 'validation' ? ' (val)' : ''}`,
     String(s.n),
     s.mean === null ? '–' : `${num(s.mean)} ± ${num(s.std ?? 0)}`,
@@ -55,7 +57,7 @@ export function summaryTable(summary: readonly ConfigurationSummary[]): string {
     String(s.degenerate),
     String(s.failed),
   ]);
-  return textTable(['config', 'sweep', 'metric', 'n', 'mean ± std', 'median', 'min', 'max', 'degenerate', 'failed'], rows);
+  return textTable(['config', ...(showSweep ? ['sweep'] : []), 'metric', 'n', 'mean ± std', 'median', 'min', 'max', 'degenerate', 'failed'], rows);
 }
 
 /** The experiment line, every trial, then the per-configuration summary. */

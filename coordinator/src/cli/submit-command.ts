@@ -28,12 +28,10 @@ export async function readSpecFile(path: string): Promise<Record<string, unknown
     throw new UsageError(`${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
   }
   const source = path === '-' ? '<stdin>' : path;
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  // prettyErrors puts "at line L, column C" into the message's first line.
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const error = doc.errors[0];
-  if (error) {
-    const at = error.linePos?.[0];
-    throw new ConfigError('', `${at ? `line ${at.line}, column ${at.col}: ` : ''}${error.message.split('\n')[0]}`, source);
-  }
+  if (error) throw new ConfigError('', (error.message.split('\n')[0] ?? '').replace(/:$/, ''), source);
   const spec: unknown = doc.toJS();
   if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw new ConfigError('', 'an experiment spec is a mapping (name, base, sweep, seeds, ...)', source);
   parseExperimentSpec(spec, source); // the same validation the coordinator runs, before any network

@@ -116,7 +116,7 @@ export class WatchView {
       this.overall.setTotal(info.trials);
       this.overall.update(done, { label: info.name, detail: `${info.counts.running} running, ${info.counts.failed} failed, ${info.counts.degenerate} degenerate` });
     }
-    if (info.state !== 'running') this.line(`experiment ${info.id} ${info.state}: ${countsText(info)}`);
+    if (info.state !== 'running' && !first) this.line(`experiment ${info.id} ${info.state}: ${countsText(info)}`);
   }
 
   private onTrial(trial: TrialRecord): void {

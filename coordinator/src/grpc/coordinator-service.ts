@@ -152,7 +152,6 @@ export function createCoordinatorService(options: CoordinatorServiceOptions): Se
         request.source || undefined,
         request.experimentId !== undefined ? { experimentId: request.experimentId } : {},
       );
-      log?.info({ experimentId, trials, source: request.source || undefined }, 'experiment submitted');
       return { experimentId, trialCount: trials };
     },
 
@@ -180,8 +179,7 @@ export function createCoordinatorService(options: CoordinatorServiceOptions): Se
 
     async cancelExperiment(request) {
       const id = required(request.experimentId, 'experiment_id');
-      const { experiment, changed } = await core.cancelExperiment(id, request.reason || 'cancelled by user');
-      if (changed) log?.info({ experimentId: id, reason: request.reason || undefined }, 'experiment cancelled');
+      const { experiment } = await core.cancelExperiment(id, request.reason || 'cancelled by user');
       return { experiment: experimentToProto(experiment) };
     },
 
