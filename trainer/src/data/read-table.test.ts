@@ -143,6 +143,15 @@ describe('readTable', () => {
     assert.throws(() => readTable(middle, 'tsv'), (e: unknown) => e instanceof DataError && e.line === 3);
   });
 
+  test('bytes that are not UTF-8 are an error with the line, not replaced', () => {
+    const file = join(dir, 'latin1.tsv');
+    writeFileSync(file, Buffer.concat([Buffer.from('a\tb\nok\t1\ncaf'), Buffer.from([0xe9]), Buffer.from('\t0\n')]));
+    assert.throws(() => readTable(file, 'tsv'), (e: unknown) => e instanceof DataError && e.file === file && e.line === 3 && /not valid UTF-8/.test(e.message));
+    const csv = join(dir, 'latin1.csv');
+    writeFileSync(csv, Buffer.concat([Buffer.from('a,b\ncaf'), Buffer.from([0xe9]), Buffer.from(',0\n')]));
+    assert.throws(() => readTable(csv, 'csv'), /not valid UTF-8/);
+  });
+
   test('keep: only the named cells are held, every row is still checked in full', () => {
     const file = join(dir, 'wide.tsv');
     writeFileSync(file, 'id\tparse\ttext\tlabel\n1\t(S (NP x))\tx\tyes\n');

@@ -35,8 +35,9 @@ export interface ReadTableOptions {
   /** tsv and csv: whether the first line names the columns (default true). */
   header?: boolean;
   /**
-   * Keep only these columns' cells (every row is still checked in full). MNLI's train.tsv is
-   * ~400 MB, mostly parse trees nobody reads; projecting while reading keeps memory to the texts.
+   * Keep only these columns' cells (every row is still checked in full). MNLI's train.tsv runs to
+   * hundreds of megabytes, mostly parse trees nobody reads; projecting while reading keeps memory
+   * to the texts.
    */
   keep?: readonly string[];
 }
@@ -50,8 +51,16 @@ export function readTable(file: string, format: TableFormat, options: ReadTableO
     throw new DataError(file, undefined, code === 'ENOENT' ? 'no such file' : `cannot read: ${String(cause)}`, { cause });
   }
   // tsv and jsonl are decoded line by line, so a big file never exists as one giant string.
-  if (format === 'csv') return parseTable(bytes.toString('utf8'), format, file, options);
-  return parseLines(bufferLines(bytes), format, file, options);
+  if (format === 'csv') {
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch (cause) {
+      throw new DataError(file, undefined, 'not valid UTF-8', { cause });
+    }
+    return parseTable(text, format, file, options);
+  }
+  return parseLines(bufferLines(bytes, file), format, file, options);
 }
 
 /** Parses a file's text; `file` is only used in errors. */
@@ -74,14 +83,25 @@ function parseLines(lines: Iterable<string>, format: 'tsv' | 'jsonl', file: stri
   }
 }
 
-/** The lines of a UTF-8 buffer, BOM and line terminators (LF or CRLF) removed. */
-function* bufferLines(bytes: Buffer): Generator<string> {
+/**
+ * The lines of a UTF-8 buffer, BOM and line terminators (LF or CRLF) removed. Bytes that are not
+ * UTF-8 are an error with their line (as Python's `open(encoding='utf-8')` would raise), not
+ * silently replaced by U+FFFD, which the tokenizer would then delete.
+ */
+function* bufferLines(bytes: Buffer, file: string): Generator<string> {
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   let start = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  let line = 0;
   while (start <= bytes.length) {
+    line++;
     let end = bytes.indexOf(10, start);
     if (end === -1) end = bytes.length;
     const stop = end > start && bytes[end - 1] === 13 ? end - 1 : end;
-    yield bytes.toString('utf8', start, stop);
+    try {
+      yield decoder.decode(bytes.subarray(start, stop));
+    } catch (cause) {
+      throw new DataError(file, line, 'not valid UTF-8', { cause });
+    }
     start = end + 1;
   }
 }
