@@ -64,7 +64,7 @@ function formatSweepValue(value: unknown): string {
 function columnOf(trial: TrialRecord, singleTask: boolean): string {
   const entries = Object.entries(trial.sweep_values ?? {}).filter(([key]) => key !== 'task' && !key.startsWith('task.'));
   if (entries.length > 0) return entries.map(([k, v]) => `${k}=${formatSweepValue(v)}`).join(', ');
-  return singleTask ? trial.configuration : 'default';
+  return singleTask ? trial.configuration : 'base';
 }
 
 function counts(trials: readonly TrialRecord[]): TrialCounts {
