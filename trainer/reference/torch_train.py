@@ -18,8 +18,8 @@ The model is trainer/reference/torch_bert.py (an independent BertForSequenceClas
 Regenerate the fixtures (needs Debian's python3-torch; CI does not) through the TypeScript side,
 which builds the checkpoints and batches first and then calls this script:
     node --import tsx trainer/src/train/fixtures/make-parity-fixtures.ts
-Direct use: torch_train.py FIXTURE_DIR CASES.json reads FIXTURE_DIR/batches.json (one batch per
-update) and the checkpoints CASES.json names, and writes FIXTURE_DIR/torch-<case>.json with
+Direct use: torch_train.py FIXTURE_DIR CASES.json reads, per case, its checkpoint and
+FIXTURE_DIR/<case batches> (one batch per update), and writes FIXTURE_DIR/torch-<case>.json with
 per-step losses, learning rates and gradient norms.
 """
 import json
@@ -174,9 +174,9 @@ def main():
     torch.set_num_threads(1)  # deterministic reductions
     with open(cases_path) as f:
         cases = json.load(f)
-    with open(os.path.join(fixture_dir, "batches.json")) as f:
-        batches = json.load(f)
     for case in cases:
+        with open(os.path.join(fixture_dir, case["batches"])) as f:
+            batches = json.load(f)
         out = run_case(case, batches)
         path = os.path.join(fixture_dir, f"torch-{case['name']}.json")
         with open(path, "w") as f:

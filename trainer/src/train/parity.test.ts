@@ -1,6 +1,6 @@
 // The trainer against PyTorch: the per-step losses of 40 updates of a tiny checkpoint (dropout 0,
-// no shuffling) for both optimizers, with and without weight decay, and with re-initialisation,
-// layer-wise LR decay, pre-trained weight decay and clipping on every step. The fixtures were made
+// no shuffling) for both optimizers, with and without weight decay, with re-initialisation,
+// layer-wise LR decay, pre-trained weight decay and clipping on every step, and on regression. The fixtures were made
 // by trainer/reference/torch_train.py (see fixtures/make-parity-fixtures.ts); no torch is needed here.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { PARITY_CASES, PARITY_DIR, parityBatches, parityConfig, parityTrial, sha256 } from './fixtures/make-parity-fixtures.ts';
+import { PARITY_CASES, PARITY_DIR, parityBatches, parityConfig, parityTrials, sha256, type ParityProblem } from './fixtures/make-parity-fixtures.ts';
 import { localTrialContext } from './local-context.ts';
 import { runTrial } from './run-trial.ts';
 
 await tf.setBackend('cpu');
 const tmp = mkdtempSync(join(tmpdir(), 'ballast-parity-'));
-const tiny = parityTrial(join(tmp, 'data'));
+const trials = parityTrials(join(tmp, 'data'));
 const TOLERANCE = 1e-4;
 
 interface TorchRun {
@@ -24,7 +24,7 @@ interface TorchRun {
   grad_norms: number[];
 }
 const fixture = (name: string): TorchRun => JSON.parse(readFileSync(join(PARITY_DIR, `torch-${name}.json`), 'utf8'));
-const cases: Array<{ name: string; checkpoint_sha256: string }> = JSON.parse(readFileSync(join(PARITY_DIR, 'cases.json'), 'utf8'));
+const cases: Array<{ name: string; problem: ParityProblem; batches: string; checkpoint_sha256: string }> = JSON.parse(readFileSync(join(PARITY_DIR, 'cases.json'), 'utf8'));
 
 function maxRelDiff(a: number[], b: number[]): number {
   assert.equal(a.length, b.length);
@@ -32,20 +32,23 @@ function maxRelDiff(a: number[], b: number[]): number {
 }
 
 test('the fixtures match the trainer of today (batches, case list)', () => {
-  const batches = JSON.parse(readFileSync(join(PARITY_DIR, 'batches.json'), 'utf8'));
-  assert.deepEqual(parityBatches(tiny), batches, 'the tiny trial or the batching changed: regenerate the fixtures');
+  for (const c of cases) {
+    const batches = JSON.parse(readFileSync(join(PARITY_DIR, c.batches), 'utf8'));
+    assert.deepEqual(parityBatches(trials[c.problem]), batches, 'the tiny trial or the batching changed: regenerate the fixtures');
+  }
   assert.deepEqual(cases.map((c) => c.name), Object.keys(PARITY_CASES));
 });
 
 test('the cases are far apart: a wrong optimizer or a dropped weight decay could not pass', () => {
   const gap = (a: string, b: string) => maxRelDiff(fixture(a).losses, fixture(b).losses);
-  for (const [a, b] of [['adamw', 'adamw-wd'], ['bertadam', 'bertadam-wd'], ['adamw', 'bertadam'], ['adamw-reinit-llrd-pwd', 'bertadam-reinit-llrd']]) {
+  for (const [a, b] of [['adamw', 'adamw-wd'], ['bertadam', 'bertadam-wd'], ['adamw', 'bertadam'], ['adamw-reinit-llrd-pwd', 'bertadam-reinit-llrd'], ['adamw-regression', 'bertadam-regression']]) {
     assert.ok(gap(a as string, b as string) > 30 * TOLERANCE, `${a} vs ${b}: ${gap(a as string, b as string)}`);
   }
 });
 
-for (const { name, checkpoint_sha256 } of cases) {
+for (const { name, problem, checkpoint_sha256 } of cases) {
   test(`parity with PyTorch: ${name}`, async (t) => {
+    const tiny = trials[problem];
     const config = parityConfig(tiny, name);
     // The starting point torch trained from is the trainer's max_steps: 0 export: check it is the same.
     const start = join(tmp, `start-${name}`);
