@@ -14,6 +14,7 @@ const COMMANDS: Array<() => Promise<{ register: Registrar }>> = [
   () => import('../coordinator/src/cli/cancel-command.ts'),
   () => import('../coordinator/src/cli/results-command.ts'),
   () => import('../coordinator/src/cli/report-command.ts'),
+  () => import('../trainer/src/backend/backend-command.ts'),
 ];
 
 /** A failure the user can fix (bad input): printed without a stack trace, exit code 2. */
