@@ -13,6 +13,7 @@ import {
   applyEvent,
   emptyState,
   experimentInfo,
+  nextQueuedTrial,
   trialConfig,
   trialRecord,
   type CoordinatorState,
@@ -237,9 +238,10 @@ export class CoordinatorCore {
     }
     for (const id of this.state.running) {
       const experiment = this.state.experiments.get(id)!;
-      if (experiment.queue.size === 0) continue;
+      if (experiment.counts.queued === 0) continue;
       if (experiment.parallelism !== undefined && experiment.counts.running >= experiment.parallelism) continue;
-      const trial = experiment.trials.get(experiment.queue.values().next().value!)!;
+      const trial = nextQueuedTrial(experiment);
+      if (!trial) continue;
       const leaseId = randomUUID();
       const attempt = trial.attempts + 1;
       // commit() applies synchronously, so a concurrent acquire already sees this trial as running.

@@ -9,6 +9,7 @@ import type { TrialResult } from '../../../trainer/src/train/trial-result.ts';
 import type { TrialRecord, TrialState } from '../results/experiment-results.ts';
 import type { ExperimentInfo, ExperimentState, TrialCounts } from '../core/types.ts';
 import type { JournalEvent, SeedOverrides, SubmittedConfiguration } from './events.ts';
+import { TrialQueue } from './trial-queue.ts';
 
 export interface TrialEntry {
   id: string;
@@ -17,6 +18,8 @@ export interface TrialEntry {
   seed_overrides: SeedOverrides;
   seeds: TrialSeeds;
   state: TrialState;
+  /** Which queue entry is this trial's live one (see TrialQueue). */
+  queue_seq: number;
   /** Leases granted so far; the current lease's attempt number. */
   attempts: number;
   /** One line per failed attempt, oldest first. */
@@ -44,8 +47,8 @@ export interface ExperimentEntry {
   configurations: SubmittedConfiguration[];
   /** In queue order (seed-major). */
   trials: Map<string, TrialEntry>;
-  /** Queued trial ids, oldest first; a Set gives O(1) removal of a trial completed out of turn. */
-  queue: Set<string>;
+  /** Queued trial ids, oldest first. */
+  queue: TrialQueue;
   counts: TrialCounts;
 }
 
@@ -74,6 +77,15 @@ export type Effect =
 /** The event does not fit the state (a bug in the caller, or a corrupt journal). */
 export class InvalidEventError extends Error {
   override readonly name = 'InvalidEventError';
+}
+
+/** The oldest queued trial of an experiment (FIFO; retries go to the back). */
+export function nextQueuedTrial(experiment: ExperimentEntry): TrialEntry | undefined {
+  const id = experiment.queue.peek((id, seq) => {
+    const trial = experiment.trials.get(id);
+    return trial !== undefined && trial.state === 'queued' && trial.queue_seq === seq;
+  });
+  return id === undefined ? undefined : experiment.trials.get(id);
 }
 
 export function emptyState(): CoordinatorState {
@@ -134,12 +146,12 @@ export function applyEvent(state: CoordinatorState, event: JournalEvent): Effect
         ...(event.parallelism !== undefined ? { parallelism: event.parallelism } : {}),
         configurations: event.configurations,
         trials: new Map(),
-        queue: new Set(),
+        queue: new TrialQueue(),
         counts: emptyCounts(),
       };
       for (const t of event.trials) {
-        experiment.trials.set(t.id, { id: t.id, configuration: t.configuration, seed_overrides: t.seed_overrides, seeds: t.seeds, state: 'queued', attempts: 0, errors: [] });
-        experiment.queue.add(t.id);
+        const queue_seq = experiment.queue.push(t.id);
+        experiment.trials.set(t.id, { id: t.id, configuration: t.configuration, seed_overrides: t.seed_overrides, seeds: t.seeds, state: 'queued', queue_seq, attempts: 0, errors: [] });
       }
       experiment.counts.queued = event.trials.length;
       state.experiments.set(experiment.id, experiment);
@@ -157,7 +169,7 @@ export function applyEvent(state: CoordinatorState, event: JournalEvent): Effect
       check(!state.leases.has(event.lease_id), `lease ${event.lease_id} exists`);
       const ref: LeaseRef = { experiment_id: experiment.id, trial_id: trial.id, attempt: event.attempt, worker_id: event.worker_id };
       state.leases.set(event.lease_id, ref);
-      experiment.queue.delete(trial.id);
+      experiment.queue.shiftIf(trial.id);
       trial.attempts = event.attempt;
       trial.lease_id = event.lease_id;
       trial.worker_id = event.worker_id;
@@ -175,7 +187,6 @@ export function applyEvent(state: CoordinatorState, event: JournalEvent): Effect
       const trial = trialOf(experiment, event.trial_id);
       check(trial.state === 'queued' || trial.state === 'running', `trial ${experiment.id}/${trial.id} is already ${trial.state}`);
       check(event.result && typeof event.result === 'object' && event.result.selected, 'a result needs `selected`');
-      experiment.queue.delete(trial.id);
       trial.result = event.result;
       if (event.result.degenerate) experiment.counts.degenerate++;
       transition(state, experiment, trial, 'succeeded', event.at, effects);
@@ -207,7 +218,8 @@ export function applyEvent(state: CoordinatorState, event: JournalEvent): Effect
       experiment.cancel_reason = event.reason;
       experiment.finished_at = event.at;
       state.running.delete(experiment.id);
-      for (const id of experiment.queue) transition(state, experiment, trialOf(experiment, id), 'cancelled', event.at, effects);
+      for (const trial of experiment.trials.values()) if (trial.state === 'queued') transition(state, experiment, trial, 'cancelled', event.at, effects);
+      experiment.queue.clear();
       effects.push({ type: 'experiment', experiment: experimentInfo(experiment) });
       return effects;
     }
@@ -224,8 +236,7 @@ function transition(state: CoordinatorState, experiment: ExperimentEntry, trial:
   experiment.counts[previous]--;
   experiment.counts[next]++;
   trial.state = next;
-  if (next === 'queued') experiment.queue.add(trial.id);
-  else experiment.queue.delete(trial.id);
+  if (next === 'queued') trial.queue_seq = experiment.queue.push(trial.id);
   if (next !== 'queued' && next !== 'running') trial.finished_at = at;
   effects.push(trialEffect(experiment, trial, previous, endedLease));
   if (experiment.state === 'running' && experiment.counts.queued === 0 && experiment.counts.running === 0) {
