@@ -74,6 +74,30 @@ test('report.html renders every figure with data, offline, without console error
     await page.setViewportSize({ width: 1280, height: 1000 });
     await page.screenshot({ path: join(shots, 'report-rte-stsb-top.png') });
     console.log(`report screenshots: ${shot} (full page), ${join(shots, 'report-rte-stsb-top.png')} (first screen); report: ${written.html}`);
+
+    // An awkward sweep: one configuration without a test set, a failed trial, no metrics files.
+    const awkward = await syntheticResults({
+      id: 'exp-awkward',
+      tasks: [{ name: 'mrpc', hasTest: false }],
+      configurations: [
+        { label: 'bertadam', sweep_values: { optimizer: 'bertadam' }, mean: 0.8, std: 0.03, degenerateRate: 0.5 },
+        { label: 'adamw', sweep_values: { optimizer: 'adamw' }, mean: 0.85, std: 0.01 },
+      ],
+      seeds: 3,
+      failed: ['mrpc/adamw-s2'],
+    });
+    const awkwardDir = join(work, 'awkward');
+    const second = await writeReport(awkward, awkwardDir);
+    await page.goto(pathToFileURL(second.html).href, { waitUntil: 'load' });
+    const plots = await page.$$eval('figure.plot', (nodes) => nodes.map((f) => ({ id: f.getAttribute('data-plot'), svg: f.querySelector('svg') !== null, empty: f.querySelector('p.empty')?.textContent ?? null })));
+    assert.deepEqual(plots.map((p) => [p.id, p.svg]), [['mrpc-distribution', true], ['mrpc-training-loss', false], ['mrpc-expected-max', true], ['mrpc-validation-curves', true]]);
+    assert.match(plots[1]?.empty ?? '', /no per-step metrics/);
+    const awkwardText = await page.evaluate(() => document.body.innerText);
+    assert.doesNotMatch(awkwardText, /\bNaN\b|undefined|Infinity/);
+    assert.match(awkwardText, /mrpc\/adamw-s2/);
+    assert.deepEqual(problems, []);
+    await page.screenshot({ path: join(shots, 'report-awkward.png'), fullPage: true });
+    console.log(`awkward-sweep screenshot: ${join(shots, 'report-awkward.png')}`);
   } finally {
     await context.close();
     await rm(userDataDir, { recursive: true, force: true });

@@ -105,11 +105,13 @@ function bandPlot(task: TaskReport, id: string, title: string, caption: string, 
 /** Figure 3: training loss over steps, mean line and min–max band over the trials. */
 export function trainingLossPlot(task: TaskReport): PlotSpec {
   const notes = task.configurations.flatMap((c) => (c.training_loss.note ? [`${c.column}: ${c.training_loss.note}`] : []));
+  const drawn = task.configurations.some((c) => c.training_loss.points.length > 0);
   return bandPlot(
     task,
     `${task.task}-training-loss`,
     `${task.task}: training loss`,
-    `Mean over trials (line) and range (band) of the per-step training loss from each trial's metrics.jsonl (the paper's Figure 3).${notes.length ? ` Note: ${notes.join('; ')}.` : ''}`,
+    // When nothing is drawn the notes are the figure's whole content; when some is, they qualify it.
+    `Mean over trials (line) and range (band) of the per-step training loss from each trial's metrics.jsonl (the paper's Figure 3).${drawn && notes.length ? ` Note: ${notes.join('; ')}.` : ''}`,
     'training loss',
     (c) => c.training_loss.points,
     notes.length ? notes.join('; ') : 'no per-step metrics recorded',

@@ -15,8 +15,8 @@ export interface Table {
   header: string[];
   rows: Cell[][];
   footnotes: string[];
-  /** Columns after the first are numbers (right-aligned). */
-  numeric?: boolean;
+  /** Columns from this index on are numbers (right-aligned); absent: none. */
+  numericFrom?: number;
 }
 
 /** Scores are shown × 100 (as the paper does); raw values are in report.json. */
@@ -75,7 +75,7 @@ export function distributionTable(task: TaskReport, split: 'test' | 'validation'
     header: ['configuration', 'n', 'mean ± std', 'median', 'IQR: Q1–Q3 (width)', 'min', 'max'],
     rows,
     footnotes: notes.list,
-    numeric: true,
+    numericFrom: 1,
   };
 }
 
@@ -129,7 +129,7 @@ export function expectedMaxTable(task: TaskReport): Table {
     header: ['configuration', 'estimate', ...ks.map((k) => `k = ${k}`)],
     rows,
     footnotes: notes.list,
-    numeric: true,
+    numericFrom: 2,
   };
 }
 
@@ -206,7 +206,7 @@ export function table1(report: StabilityReport): Table {
     header: ['task', ...t.columns],
     rows,
     footnotes: notes.list,
-    numeric: true,
+    numericFrom: 1,
   };
 }
 

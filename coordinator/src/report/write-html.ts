@@ -22,7 +22,7 @@ function slug(text: string): string {
 function htmlTable(table: Table): string {
   const head = `<tr>${table.header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>`;
   const rows = table.rows
-    .map((row) => `<tr>${row.map((c, i) => `<td${table.numeric && i > 0 ? ' class="num"' : ''}>${escapeHtml(c.text)}${c.note ? `<sup>${c.note}</sup>` : ''}</td>`).join('')}</tr>`)
+    .map((row) => `<tr>${row.map((c, i) => `<td${table.numericFrom !== undefined && i >= table.numericFrom ? ' class="num"' : ''}>${escapeHtml(c.text)}${c.note ? `<sup>${c.note}</sup>` : ''}</td>`).join('')}</tr>`)
     .join('\n');
   const notes = table.footnotes.length
     ? `<ol class="notes">${table.footnotes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ol>`

@@ -11,7 +11,7 @@ function escapeCell(text: string): string {
 export function markdownTable(table: Table): string {
   const lines = [`**${table.title}**`, ''];
   lines.push(`| ${table.header.map(escapeCell).join(' | ')} |`);
-  lines.push(`|${table.header.map((_, i) => (table.numeric && i > 0 ? ' ---: ' : ' --- ')).join('|')}|`);
+  lines.push(`|${table.header.map((_, i) => (table.numericFrom !== undefined && i >= table.numericFrom ? ' ---: ' : ' --- ')).join('|')}|`);
   for (const row of table.rows) lines.push(`| ${row.map((c) => escapeCell(c.note ? `${c.text} [${c.note}]` : c.text)).join(' | ')} |`);
   if (table.footnotes.length > 0) {
     lines.push('');
