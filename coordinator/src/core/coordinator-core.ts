@@ -1,6 +1,14 @@
 // The coordinator's core: experiments, trials and leases, over a durable journal. No transport code
 // here: the gRPC server, the NATS publisher, the metrics and `ballast run` are adapters that call
 // these methods and subscribe to the change stream.
+//
+// One class of about 450 lines on purpose: it is the single writer, and every mutating method
+// follows the same discipline (validate, `commit` = apply + append + fsync, then notify); split
+// across files, that discipline would be harder to see and to keep.
+//
+// Reads may see a change a few hundred microseconds before its fsync completes (apply is
+// synchronous so that concurrent acquires never hand one trial out twice); callers of a mutating
+// method only hear back after the fsync, and a failed write stops the core (see `commit`).
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
