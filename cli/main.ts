@@ -7,6 +7,7 @@ type Registrar = (program: Command) => void;
 
 // Subcommand modules, in help order. Each adds its own options and action.
 const COMMANDS: Array<() => Promise<{ register: Registrar }>> = [
+  () => import('../trainer/src/cli/train-command.ts'),
   () => import('../coordinator/src/cli/coordinator-command.ts'),
   () => import('../coordinator/src/cli/submit-command.ts'),
   () => import('../coordinator/src/cli/status-command.ts'),
