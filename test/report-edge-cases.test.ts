@@ -191,3 +191,13 @@ test('the same results and seed give the same report; another seed moves only th
 test('an unknown --baseline is a clear error', async () => {
   await assert.rejects(report(await syntheticResults({ configurations: TWO_CONFIGS, seeds: 2 }), { baseline: 'sgd' }), /baseline 'sgd' is not a configuration column/);
 });
+
+test('a succeeded trial without a finite score is left out and named in a note', async () => {
+  const results = await syntheticResults({ configurations: TWO_CONFIGS, seeds: 4 });
+  const trial = results.trials[1];
+  assert.ok(trial?.result);
+  delete trial.result.selected.validation.accuracy;
+  const r = await report(results);
+  assert.equal(r.report.tasks[0]?.configurations[0]?.validation.n, 3);
+  assert.match(r.report.tasks[0]?.notes[0] ?? '', new RegExp(`1 succeeded trial\\(s\\) have no finite validation accuracy.*${trial.id}`));
+});

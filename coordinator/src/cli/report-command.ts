@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../../cli/main.ts';
-import { readResultsFile } from '../report/read-results.ts';
+import { parseExperimentResults, readResultsFile } from '../report/read-results.ts';
 import { writeReport } from '../report/write-report.ts';
 import type { ExperimentResults } from '../results/experiment-results.ts';
 
@@ -13,6 +13,7 @@ interface ReportFlags {
   coordinator?: string;
   seed: string;
   bootstrapRepetitions: string;
+  ciRepetitions: string;
   baseline?: string;
   json?: boolean;
 }
@@ -46,7 +47,7 @@ async function loadResults(target: string, coordinator: string | undefined): Pro
   const address = coordinator ?? process.env.BALLAST_COORDINATOR ?? DEFAULT_COORDINATOR;
   const client = new CoordinatorClient({ address });
   try {
-    return { results: await client.results(target), defaultOut: `report-${target}` };
+    return { results: parseExperimentResults(await client.results(target), `coordinator ${address}`), defaultOut: `report-${target}` };
   } catch (error) {
     if (error instanceof RpcError && error.code === Code.NOT_FOUND) throw new UsageError(`experiment '${target}' not found at ${address} (and no file of that name here)`);
     if (error instanceof RpcError && error.code === Code.UNAVAILABLE) {
@@ -67,17 +68,20 @@ export function register(program: Command): void {
     .option('--coordinator <host:port>', 'coordinator address when TARGET is an experiment id (default $BALLAST_COORDINATOR or 127.0.0.1:7070)')
     .option('--seed <n>', 'seed of every bootstrap (same seed, same report)', '0')
     .option('--bootstrap-repetitions <n>', 'repetitions of the expected best-of-k bootstrap', '1000')
+    .option('--ci-repetitions <n>', 'resamples of the 95% interval of each difference of means', '10000')
     .option('--baseline <column>', 'Table 1 column the significance marks compare against (default: the first)')
     .option('--json', 'print the written paths as JSON')
     .action(async (target: string, flags: ReportFlags) => {
       const seed = nonNegativeInt('--seed', flags.seed);
       const bootstrapRepetitions = nonNegativeInt('--bootstrap-repetitions', flags.bootstrapRepetitions);
       if (bootstrapRepetitions < 2) throw new UsageError('--bootstrap-repetitions: at least 2');
+      const ciRepetitions = nonNegativeInt('--ci-repetitions', flags.ciRepetitions);
+      if (ciRepetitions < 100) throw new UsageError('--ci-repetitions: at least 100 (the interval is read off the 2.5% and 97.5% quantiles)');
       const { results, baseDir, defaultOut } = await loadResults(target, flags.coordinator);
       const outDir = flags.out ?? defaultOut;
       let written;
       try {
-        written = await writeReport(results, outDir, { seed, bootstrapRepetitions, ...(flags.baseline !== undefined ? { baseline: flags.baseline } : {}), ...(baseDir ? { baseDir } : {}) });
+        written = await writeReport(results, outDir, { seed, bootstrapRepetitions, ciRepetitions, ...(flags.baseline !== undefined ? { baseline: flags.baseline } : {}), ...(baseDir ? { baseDir } : {}) });
       } catch (error) {
         if (error instanceof RangeError && error.message.startsWith('baseline')) throw new UsageError(`--baseline: ${error.message}`);
         throw error;

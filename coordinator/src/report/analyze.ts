@@ -323,6 +323,10 @@ export async function buildReport(results: ExperimentResults, options: ReportOpt
     const metric = anyResult?.task.metric ?? null;
     const notes: string[] = [];
     if (!anyResult) notes.push('no trial of this task completed: nothing to summarise');
+    const unscored = taskGroups.flatMap((g) => g.trials).filter((t) => t.state === 'succeeded' && metric && !Number.isFinite(t.result?.selected.validation[metric]));
+    if (unscored.length > 0) {
+      notes.push(`${unscored.length} succeeded trial(s) have no finite validation ${metric} and are left out of the statistics: ${unscored.slice(0, 5).map((t) => t.id).join(', ')}${unscored.length > 5 ? ', …' : ''}`);
+    }
     const configurations: ConfigurationReport[] = [];
     for (const g of taskGroups) configurations.push(await analyzeConfiguration(g, metric, { ...options, seed, bootstrapRepetitions }));
     const columns = new Set(configurations.map((c) => c.column));
