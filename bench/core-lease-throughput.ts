@@ -7,7 +7,7 @@
 // open loop at --rate operations per second spread over the trainers (the latency at a target load).
 //
 //   node --import tsx bench/core-lease-throughput.ts [--trainers 1000] [--seconds 5] [--heartbeats 2] [--rate 2000]
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -113,6 +113,15 @@ try {
         `${Math.round((changes / (r.stats.syncMs / 1000 || 1)))} changes per fsync-second vs ${Math.round(1000 / fsyncMs)} raw (x${((changes / Math.max(1, r.stats.writes))).toFixed(1)})`,
     );
   }
+  // Start-up cost: replaying the journal the closed-loop run left behind.
+  const stateDir = join(dir, `state-${trainers}-max`);
+  const bytes = statSync(join(stateDir, 'journal.jsonl')).size;
+  const t0 = performance.now();
+  const core = await CoordinatorCore.open({ stateDir });
+  const ms = performance.now() - t0;
+  const info = core.listExperiments()[0]!;
+  await core.close();
+  console.log(`replay: ${(bytes / 1e6).toFixed(1)} MB journal (${info.trials} trials, ${info.counts.succeeded} results) opened in ${Math.round(ms)} ms`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

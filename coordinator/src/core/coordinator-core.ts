@@ -103,7 +103,7 @@ export class CoordinatorCore {
       const state = emptyState();
       for (const { line, event } of records) {
         try {
-          applyEvent(state, event);
+          applyEvent(state, event, false);
         } catch (error) {
           throw new JournalCorruptError(file, line, `cannot apply ${event.type}: ${(error as Error).message}`, { cause: error });
         }

@@ -121,12 +121,13 @@ function leasedTrial(state: CoordinatorState, event: { experiment_id: string; tr
 }
 
 /**
- * Applies one event to the state (in place) and says what changed. Throws InvalidEventError, with
- * the state untouched, when the event does not fit.
+ * Applies one event to the state (in place) and says what changed (unless `collect` is false).
+ * Throws InvalidEventError, with the state untouched, when the event does not fit.
  */
-export function applyEvent(state: CoordinatorState, event: JournalEvent): Effect[] {
+export function applyEvent(state: CoordinatorState, event: JournalEvent, collect = true): Effect[] {
   check(event.v === 1, `unsupported event version ${String((event as { v?: unknown }).v)}`);
-  const effects: Effect[] = [];
+  // Replay skips the effects: nobody listens yet, and snapshotting records was half its time.
+  const effects: Effect[] | undefined = collect ? [] : undefined;
   switch (event.type) {
     case 'experiment_submitted': {
       check(!state.experiments.has(event.experiment_id), `experiment ${event.experiment_id} exists`);
@@ -156,9 +157,9 @@ export function applyEvent(state: CoordinatorState, event: JournalEvent): Effect
       experiment.counts.queued = event.trials.length;
       state.experiments.set(experiment.id, experiment);
       state.running.add(experiment.id);
-      effects.push({ type: 'experiment', experiment: experimentInfo(experiment) });
-      for (const trial of experiment.trials.values()) effects.push(trialEffect(experiment, trial, null));
-      return effects;
+      effects?.push({ type: 'experiment', experiment: experimentInfo(experiment) });
+      for (const trial of experiment.trials.values()) effects?.push(trialEffect(experiment, trial, null));
+      return effects ?? [];
     }
     case 'trial_leased': {
       const experiment = experimentOf(state, event.experiment_id);
@@ -174,9 +175,9 @@ export function applyEvent(state: CoordinatorState, event: JournalEvent): Effect
       trial.lease_id = event.lease_id;
       trial.worker_id = event.worker_id;
       trial.started_at = event.at;
-      effects.push({ type: 'lease', lease_id: event.lease_id, ref });
+      effects?.push({ type: 'lease', lease_id: event.lease_id, ref });
       transition(state, experiment, trial, 'running', event.at, effects);
-      return effects;
+      return effects ?? [];
     }
     case 'trial_completed': {
       // A completion from a stale lease is still a valid result of this trial (same config, same
@@ -190,7 +191,7 @@ export function applyEvent(state: CoordinatorState, event: JournalEvent): Effect
       trial.result = event.result;
       if (event.result.degenerate) experiment.counts.degenerate++;
       transition(state, experiment, trial, 'succeeded', event.at, effects);
-      return effects;
+      return effects ?? [];
     }
     case 'trial_failed':
     case 'lease_expired': {
@@ -204,12 +205,12 @@ export function applyEvent(state: CoordinatorState, event: JournalEvent): Effect
       const next: TrialState =
         experiment.state === 'cancelled' ? 'cancelled' : retryable && trial.errors.length < experiment.max_attempts ? 'queued' : 'failed';
       transition(state, experiment, trial, next, event.at, effects);
-      return effects;
+      return effects ?? [];
     }
     case 'trial_released': {
       const [experiment, trial] = leasedTrial(state, event);
       transition(state, experiment, trial, experiment.state === 'cancelled' ? 'cancelled' : 'queued', event.at, effects);
-      return effects;
+      return effects ?? [];
     }
     case 'experiment_cancelled': {
       const experiment = experimentOf(state, event.experiment_id);
@@ -220,8 +221,8 @@ export function applyEvent(state: CoordinatorState, event: JournalEvent): Effect
       state.running.delete(experiment.id);
       for (const trial of experiment.trials.values()) if (trial.state === 'queued') transition(state, experiment, trial, 'cancelled', event.at, effects);
       experiment.queue.clear();
-      effects.push({ type: 'experiment', experiment: experimentInfo(experiment) });
-      return effects;
+      effects?.push({ type: 'experiment', experiment: experimentInfo(experiment) });
+      return effects ?? [];
     }
     default: {
       const _: never = event;
@@ -230,7 +231,7 @@ export function applyEvent(state: CoordinatorState, event: JournalEvent): Effect
   }
 }
 
-function transition(state: CoordinatorState, experiment: ExperimentEntry, trial: TrialEntry, next: TrialState, at: string, effects: Effect[]): void {
+function transition(state: CoordinatorState, experiment: ExperimentEntry, trial: TrialEntry, next: TrialState, at: string, effects: Effect[] | undefined): void {
   const previous = trial.state;
   const endedLease = previous === 'running' ? trial.lease_id : undefined;
   experiment.counts[previous]--;
@@ -238,12 +239,12 @@ function transition(state: CoordinatorState, experiment: ExperimentEntry, trial:
   trial.state = next;
   if (next === 'queued') trial.queue_seq = experiment.queue.push(trial.id);
   if (next !== 'queued' && next !== 'running') trial.finished_at = at;
-  effects.push(trialEffect(experiment, trial, previous, endedLease));
+  effects?.push(trialEffect(experiment, trial, previous, endedLease));
   if (experiment.state === 'running' && experiment.counts.queued === 0 && experiment.counts.running === 0) {
     experiment.state = 'succeeded';
     experiment.finished_at = at;
     state.running.delete(experiment.id);
-    effects.push({ type: 'experiment', experiment: experimentInfo(experiment) });
+    effects?.push({ type: 'experiment', experiment: experimentInfo(experiment) });
   }
 }
 
