@@ -7,6 +7,7 @@ type Registrar = (program: Command) => void;
 
 // Subcommand modules, in help order. Each adds its own options and action.
 const COMMANDS: Array<() => Promise<{ register: Registrar }>> = [
+  () => import('../coordinator/src/cli/run-command.ts'),
   () => import('../trainer/src/cli/train-command.ts'),
   () => import('../coordinator/src/cli/coordinator-command.ts'),
   () => import('../coordinator/src/cli/submit-command.ts'),
@@ -16,6 +17,8 @@ const COMMANDS: Array<() => Promise<{ register: Registrar }>> = [
   () => import('../coordinator/src/cli/results-command.ts'),
   () => import('../coordinator/src/cli/report-command.ts'),
   () => import('../trainer/src/backend/backend-command.ts'),
+  () => import('../trainer/src/cli/trainer-command.ts'),
+  () => import('../trainer/src/cli/download-command.ts'),
 ];
 
 /** A failure the user can fix (bad input): printed without a stack trace, exit code 2. */

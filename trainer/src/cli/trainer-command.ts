@@ -1,0 +1,130 @@
+// `ballast trainer --coordinator HOST:PORT`: the trainer pod's process. Initialises the backend
+// once, connects to the coordinator (and NATS, if given), and runs the agent's loop until SIGTERM
+// or SIGINT, which hand the running trial back at its next step and exit within the grace period.
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { UsageError } from '../../../cli/main.ts';
+import { CoordinatorClient, RpcError } from '../../../coordinator/src/client/coordinator-client.ts';
+import { addClientOptions, clientOptions, describeRpcError } from '../../../coordinator/src/cli/client-flags.ts';
+import type { ClientFlags } from '../../../coordinator/src/cli/client-flags.ts';
+import { initBackend } from '../backend/select-backend.ts';
+import { dataRoot } from '../config/data-paths.ts';
+import { TrainerAgent } from '../agent/trainer-agent.ts';
+import type { AgentMetrics } from '../agent/trainer-agent.ts';
+import { openNatsBus } from '../progress/nats-bus.ts';
+import { natsProgressPublisher, noProgressPublisher } from '../progress/nats-progress.ts';
+import { runTrial } from '../train/run-trial.ts';
+
+interface TrainerFlags extends ClientFlags {
+  nats?: string;
+  metricsListen?: string;
+  outDir: string;
+  dataRoot?: string;
+  backend?: string;
+  workerId?: string;
+  gracePeriod: string;
+  heartbeatInterval: string;
+  progressInterval: string;
+  exitWhenIdle?: boolean;
+  logLevel: string;
+}
+
+/**
+ * Metrics wiring point: the Prometheus exporter returns the agent's metrics (and serves them on
+ * `listen`), reading the NATS drop counter through `natsDropped`.
+ */
+function startMetrics(listen: string, _natsDropped: () => number): AgentMetrics {
+  throw new UsageError(`--metrics-listen ${listen}: the Prometheus exporter is not part of this build yet`);
+}
+
+function positiveSeconds(flag: string, value: string): number {
+  const n = Number(value);
+  if (!(n > 0 && n <= 24 * 3600)) throw new UsageError(`${flag} must be a number of seconds in (0, 86400], got '${value}'`);
+  return n;
+}
+
+export function register(program: Command): void {
+  addClientOptions(
+    program
+      .command('trainer')
+      .summary('run a trainer: lease trials from the coordinator and train them')
+      .description(
+        'Run a trainer (one per GPU): acquire a trial from the coordinator, train it, report the result, and repeat. ' +
+          'Each trial writes metrics.jsonl, result.json and checkpoint/ under <out-dir>/<experiment>/<trial>/. ' +
+          'SIGTERM or SIGINT stops at the next update and hands the trial back for another trainer.',
+      )
+      .option('--nats <url>', 'publish progress to NATS (default: $BALLAST_NATS_URL)')
+      .option('--metrics-listen <host:port>', 'serve Prometheus metrics over HTTP')
+      .option('--out-dir <dir>', 'where trial outputs go', process.env.BALLAST_OUT_DIR ?? 'ballast-trials')
+      .option('--data-root <dir>', 'root of models/ and glue/ (default: $BALLAST_DATA_ROOT, else the working directory)')
+      .option('--backend <name>', 'tfjs backend: tensorflow, wasm or cpu (default: $BALLAST_BACKEND, else the fastest available)')
+      .option('--worker-id <id>', 'name of this trainer in leases and logs (default: <hostname>-<pid>)')
+      .option('--grace-period <seconds>', 'on SIGTERM, exit within this long even if the trial has not stopped', '25')
+      .option('--heartbeat-interval <seconds>', 'longest time between heartbeats (shorter when the lease TTL asks)', '5')
+      .option('--progress-interval <seconds>', 'shortest time between two NATS progress messages of a trial', '0.5')
+      .option('--exit-when-idle', 'exit once the coordinator has no trial to give (batch jobs)')
+      .option('--log-level <level>', 'pino log level', process.env.BALLAST_LOG_LEVEL ?? 'info'),
+  ).action(async (flags: TrainerFlags) => {
+    process.exitCode = await runTrainer(flags);
+  });
+}
+
+async function runTrainer(flags: TrainerFlags): Promise<number> {
+  const graceMs = positiveSeconds('--grace-period', flags.gracePeriod) * 1000;
+  const heartbeatIntervalMs = positiveSeconds('--heartbeat-interval', flags.heartbeatInterval) * 1000;
+  const progressIntervalMs = Number(flags.progressInterval) * 1000;
+  if (!(progressIntervalMs >= 0)) throw new UsageError(`--progress-interval must be a number of seconds, got '${flags.progressInterval}'`);
+  const workerId = flags.workerId ?? `${hostname()}-${process.pid}`;
+  const log = pino({ level: flags.logLevel, base: { component: 'trainer', workerId } }, pino.destination(2));
+  const options = await clientOptions(flags);
+  const root = dataRoot(flags.dataRoot);
+  const backend = await initBackend({ override: flags.backend, log });
+
+  const natsUrl = flags.nats ?? process.env.BALLAST_NATS_URL;
+  const bus = natsUrl ? openNatsBus({ url: natsUrl, log: log.child({ component: 'nats' }), name: `ballast-trainer ${workerId}` }) : undefined;
+  const progress = bus ? natsProgressPublisher(bus, { minIntervalMs: progressIntervalMs }) : noProgressPublisher;
+  const metrics = flags.metricsListen !== undefined ? startMetrics(flags.metricsListen, () => progress.dropped()) : undefined;
+
+  const client = new CoordinatorClient(options);
+  const agent = new TrainerAgent({
+    link: client,
+    runTrial: (config, ctx, { outDir }) => runTrial(config, ctx, { outDir, dataRoot: root, backend }),
+    workerId,
+    outDir: resolve(flags.outDir),
+    log,
+    progress,
+    ...(metrics ? { metrics } : {}),
+    heartbeatIntervalMs,
+    ...(flags.exitWhenIdle ? { exitWhenIdle: true } : {}),
+  });
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (agent.isStopping) return;
+    agent.stop(signal);
+    // The pod is killed at the end of its grace period anyway; leave a little before that so the
+    // hand-back report goes out. A trial that never reaches its next step is expired by the
+    // coordinator instead (its lease TTL), so nothing is lost either way.
+    setTimeout(() => {
+      log.error({ graceMs }, 'the trial did not stop within the grace period; exiting');
+      process.exit(1);
+    }, Math.max(0, graceMs - 1000)).unref();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  log.info({ coordinator: options.address, nats: natsUrl ?? null, backend: backend.name, dataRoot: root }, 'trainer starting');
+  try {
+    await agent.run();
+    return 0;
+  } catch (error) {
+    // A call the coordinator refused for good (bad token, TLS): say so plainly, no stack.
+    if (error instanceof RpcError) throw describeRpcError(error, options.address);
+    throw error;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    client.close();
+    await progress.close();
+  }
+}
