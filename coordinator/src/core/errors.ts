@@ -1,6 +1,7 @@
 // The errors the coordinator core throws at its callers. Each transport maps them once (the gRPC
 // adapter to status codes, the CLI to exit codes); nothing else inspects error messages.
 import { ConfigError } from '../../../trainer/src/config/trial-config.ts';
+import { StateDirLockedError } from '../state/state-dir-lock.ts';
 
 export type CoordinatorErrorCode = 'not_found' | 'invalid_argument' | 'failed_precondition' | 'unavailable' | 'internal';
 
@@ -67,6 +68,7 @@ export class InternalError extends CoordinatorError {
 export function toCoordinatorError(error: unknown): CoordinatorError {
   if (error instanceof CoordinatorError) return error;
   if (error instanceof ConfigError) return new InvalidArgumentError(error.path, error.reason, { cause: error });
+  if (error instanceof StateDirLockedError) return new FailedPreconditionError(error.message, { cause: error });
   if (error instanceof Error) return new InternalError(error.message, { cause: error });
   return new InternalError(String(error), { cause: error });
 }
