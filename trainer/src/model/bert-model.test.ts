@@ -191,3 +191,19 @@ test('paramInfo: layer indices for LLRD and weight-decay exemptions; weights rou
   assert.throws(() => model.setWeights(new Map([['classifier.bias', { shape: [2], data: new Float32Array(2) }]])), /shape \[2\], expected \[3\]/);
   model.dispose();
 });
+
+test("recompute 'auto' switches on above the activation budget", () => {
+  const auto = new BertForSequenceClassification(config, weights);
+  assert.equal(auto.recompute, 'auto');
+  assert.equal(auto.recomputes(2, 6), false);
+  const low = new BertForSequenceClassification(config, weights, { recomputeAboveBytes: auto.activationBytes(2, 6) - 1 });
+  assert.equal(low.recomputes(2, 6), true);
+  assert.equal(low.recomputes(1, 2), false);
+  // bert-base at batch 8, seq 128 needs it; bert-tiny at batch 16 does not (default budget).
+  const base = { hiddenSize: 768, intermediateSize: 3072, numAttentionHeads: 12, numHiddenLayers: 12 };
+  const tiny = { hiddenSize: 128, intermediateSize: 512, numAttentionHeads: 2, numHiddenLayers: 2 };
+  const bytes = (shape: typeof base, batch: number) => BertForSequenceClassification.prototype.activationBytes.call({ config: shape } as never, batch, 128);
+  assert.ok(bytes(base, 8) > 512 * 2 ** 20 && bytes(tiny, 16) < 512 * 2 ** 20);
+  auto.dispose();
+  low.dispose();
+});
