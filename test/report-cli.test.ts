@@ -41,6 +41,10 @@ test('ballast report RESULTS.json writes html, md, json and tex beside it; a run
   assert.equal(report.settings.bootstrap_repetitions, 100);
   assert.equal(report.tasks[0].configurations[0].training_loss.trials_with_metrics, 5, 'relative metrics paths resolved against the results file');
 
+  const fromDir = ballast('report', dir, '--json', '--bootstrap-repetitions', '100');
+  assert.equal(fromDir.status, 0, fromDir.stderr);
+  assert.equal(JSON.parse(fromDir.stdout).html, join(dir, 'report', 'report.html'), 'a run directory gets RUN_DIR/report, as `ballast run --report` writes it');
+
   const out = join(dir, 'elsewhere');
   const again = ballast('report', dir, '--out', out, '--baseline', 'optimizer=adamw');
   assert.equal(again.status, 0, again.stderr);

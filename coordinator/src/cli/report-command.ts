@@ -39,7 +39,8 @@ async function loadResults(target: string, coordinator: string | undefined): Pro
   if (kind === 'dir') {
     const file = join(target, 'results.json');
     if ((await isFile(file)) !== 'file') throw new UsageError(`${target} is a directory without results.json`);
-    return { results: await readResultsFile(file), baseDir: resolve(target), defaultOut: target };
+    // The layout `ballast run --report` writes: RUN_DIR/results.json and RUN_DIR/report/.
+    return { results: await readResultsFile(file), baseDir: resolve(target), defaultOut: join(target, 'report') };
   }
   if (kind === 'file') return { results: await readResultsFile(target), baseDir: dirname(resolve(target)), defaultOut: dirname(target) };
   if (target.endsWith('.json') || target.includes('/')) throw new UsageError(`${target}: no such file`);
@@ -64,7 +65,7 @@ export function register(program: Command): void {
     .command('report')
     .description('Write the stability report (report.html, report.md, report.json, table1.tex) of an experiment')
     .argument('<target>', 'EXPERIMENT_ID (fetched from the coordinator), RESULTS.json, or a run directory holding results.json')
-    .option('--out <dir>', 'output directory (default: next to the results file, or ./report-<id>)')
+    .option('--out <dir>', 'output directory (default: next to RESULTS.json, RUN_DIR/report, or ./report-<id>)')
     .option('--coordinator <host:port>', 'coordinator address when TARGET is an experiment id (default $BALLAST_COORDINATOR or 127.0.0.1:7070)')
     .option('--seed <n>', 'seed of every bootstrap (same seed, same report)', '0')
     .option('--bootstrap-repetitions <n>', 'repetitions of the expected best-of-k bootstrap', '1000')
