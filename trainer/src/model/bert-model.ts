@@ -252,12 +252,13 @@ export class BertForSequenceClassification {
     const { hiddenSize: hidden, typeVocabSize } = this.config;
     const n = batch * seq;
     const ids = tf.tensor1d(inputs.inputIds, 'int32');
-    const words = tf.reshape(tf.gather(this.p('bert.embeddings.word_embeddings.weight'), ids), [batch, seq, hidden]);
-    const positions = tf.slice(this.p('bert.embeddings.position_embeddings.weight'), [0, 0], [seq, hidden]); // [seq, hidden]
+    const words = tf.gather(this.p('bert.embeddings.word_embeddings.weight'), ids); // [N, hidden]
     // A one-hot matmul for the 2 token types: a plain 2-D product, cheaper than a gather's gradient.
     const types = tf.oneHot(tf.tensor1d(inputs.tokenTypeIds, 'int32'), typeVocabSize); // [N, types]
     const typeEmb = tf.matMul(types, this.p('bert.embeddings.token_type_embeddings.weight')); // [N, hidden]
-    const sum = tf.add(tf.reshape(tf.add(words, positions), [n, hidden]), typeEmb); // [N, hidden]
+    const positions = tf.slice(this.p('bert.embeddings.position_embeddings.weight'), [0, 0], [seq, hidden]); // [seq, hidden]
+    // HF's order of the sums: (words + types) + positions.
+    const sum = tf.reshape(tf.add(tf.reshape(tf.add(words, typeEmb), [batch, seq, hidden]), positions), [n, hidden]); // [N, hidden]
     const h = this.layerNorm(sum, this.p('bert.embeddings.LayerNorm.weight'), this.p('bert.embeddings.LayerNorm.bias'));
     return seededDropout(h, this.dropoutRate(this.hiddenDropout, masks), masks, 'embeddings') as tf.Tensor2D;
   }
