@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { dataRoot, resolveModelPath } from '../config/data-paths.ts';
 import { ConfigError, resolveTrialConfig, type ResolvedTrialConfig, type TrialConfig } from '../config/trial-config.ts';
-import { encodeSplit, evalBatches, trainBatchAt, type EncodedSplit } from '../data/batches.ts';
+import { encodeSplit, epochOrder, evalBatches, makeBatch, type EncodedSplit } from '../data/batches.ts';
 import { loadTask } from '../data/load-task.ts';
 import type { TaskData } from '../data/task-data.ts';
 import { tokenizerFromFiles } from '../data/tokenizer.ts';
@@ -43,7 +43,7 @@ export async function runTrial(config: TrialConfig, ctx: TrialContext, options: 
   const { seeds } = cfg;
   const root = dataRoot(options.dataRoot);
   const backend = options.backend ?? describeActiveBackend();
-  const log = ctx.log.child({ trialId: ctx.trialId });
+  const log = ctx.log; // bound to the trial (trialId, workerId, attempt) by whoever made the context
 
   // ---- data and model -------------------------------------------------------------------------
   const task = loadTask(cfg.task, { root });
@@ -122,11 +122,16 @@ export async function runTrial(config: TrialConfig, ctx: TrialContext, options: 
   try {
     if (T === 0) evaluateValidation(0);
     // ---- the training loop ----------------------------------------------------------------------
+    let order: { epoch: number; indices: Int32Array } | undefined;
     for (let k = 0; k < T; k++) {
       if (ctx.signal.aborted) throw new TrialCancelledError(k, ctx.signal.reason);
       const s0 = performance.now();
       const step = k + 1;
-      const batch = trainBatchAt(train, k, { batchSize: cfg.batch_size, dataSeed: seeds.data_seed, shuffle: cfg.shuffle });
+      // Epoch e's order is a pure function of (data_seed, e), so a retried trial sees the same batches.
+      const epoch = Math.floor(k / stepsPerEpoch);
+      if (order?.epoch !== epoch) order = { epoch, indices: epochOrder(train.size, seeds.data_seed, epoch, cfg.shuffle) };
+      const start = (k % stepsPerEpoch) * cfg.batch_size;
+      const batch = makeBatch(train, order.indices.subarray(start, start + cfg.batch_size));
       const lr = learningRateAt(k, cfg.learning_rate, T, W);
       const { value, grads: byVarName } = tf.variableGrads(
         () => model.loss(model.forward(batch, { training: true, dropoutSeed: seeds.dropout_seed, step: k }), batch.labels),
@@ -140,7 +145,7 @@ export async function runTrial(config: TrialConfig, ctx: TrialContext, options: 
         // Stop before the update: a non-finite loss poisons every weight it touches.
         for (const g of Object.values(grads)) g.dispose();
         diverged = { step, loss };
-        metricsLog.write({ type: 'step', step, epoch: Math.floor(k / stepsPerEpoch), loss, lr, grad_norm: Number.NaN });
+        metricsLog.write({ type: 'step', step, epoch, loss, lr, grad_norm: Number.NaN });
         log.warn({ step, loss }, 'diverged: non-finite loss');
         break;
       }
@@ -150,7 +155,7 @@ export async function runTrial(config: TrialConfig, ctx: TrialContext, options: 
       stepsCompleted = step;
       examplesSeen += batch.size;
       trainMs += performance.now() - s0;
-      metricsLog.write({ type: 'step', step, epoch: Math.floor(k / stepsPerEpoch), loss, lr, grad_norm: gradNorm });
+      metricsLog.write({ type: 'step', step, epoch, loss, lr, grad_norm: gradNorm });
       ctx.heartbeat({ kind: 'step', step, total_steps: T, loss, lr, examples_per_second: examplesSeen / (trainMs / 1000) });
       if (evalAt.has(step)) evaluateValidation(step);
     }
