@@ -39,12 +39,12 @@ function cFunction(backend: WasmBackend): CBatchMatMul {
 const shapeBytes = (shape: number[]) => new Uint8Array(new Int32Array(shape).buffer);
 
 /** out[m, n] = a[m, k]·b[k, n] on XNNPACK, for C++ tensor ids of contiguous row-major data. */
-function product2d(backend: WasmBackend, aId: number, bId: number, outId: number, m: number, k: number, n: number): void {
+export function product2d(backend: WasmBackend, aId: number, bId: number, outId: number, m: number, k: number, n: number): void {
   cFunction(backend)(aId, shapeBytes([1, m, k]), 3, bId, shapeBytes([1, k, n]), 3, false, false, outId);
 }
 
 /** Registers a C++ tensor id over `size` floats at `offset` of the heap (no allocation). */
-function view(backend: WasmBackend, offset: number, size: number): number {
+export function view(backend: WasmBackend, offset: number, size: number): number {
   const id = backend.dataIdNextNumber++;
   backend.wasm.tfjs.registerTensor(id, size, offset);
   return id;

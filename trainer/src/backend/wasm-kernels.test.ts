@@ -87,6 +87,31 @@ test('BatchMatMul rejects mismatched inner dimensions', async () => {
   assert.throws(() => tf.tidy(() => tf.matMul(tf.ones([3, 4]), tf.ones([5, 6]))), /inner shapes/);
 });
 
+const SUM_CASES: Array<{ shape: number[]; axis?: number | number[]; keepDims?: boolean; name: string }> = [
+  { name: 'axis 0 of 2-D (a bias gradient)', shape: [300, 17], axis: 0 },
+  { name: 'axes [0, 1] of 3-D', shape: [4, 30, 9], axis: [0, 1] },
+  { name: 'axes [1, 0] (unsorted)', shape: [4, 30, 9], axis: [1, 0] },
+  { name: 'axis 0 keepDims', shape: [30, 9], axis: 0, keepDims: true },
+  { name: 'innermost axis (stock path)', shape: [30, 9], axis: -1 },
+  { name: 'all axes (stock path)', shape: [30, 9] },
+  { name: 'middle axis (stock path)', shape: [4, 30, 9], axis: 1 },
+];
+
+for (const c of SUM_CASES) {
+  test(`Sum on wasm equals cpu: ${c.name}`, async () => {
+    const x = randomData(c.shape, 6);
+    const { cpu, wasm, shape } = await onBoth(() => tf.sum(tf.tensor(x, c.shape), c.axis, c.keepDims));
+    assert.deepEqual(shape, tf.tidy(() => tf.sum(tf.zeros(c.shape), c.axis, c.keepDims).shape));
+    assertClose(wasm, cpu, 1e-5, c.name);
+  });
+}
+
+test('Sum on wasm of int32 stays exact', async () => {
+  const x = Int32Array.from({ length: 20 }, (_, i) => i * 100003);
+  const { cpu, wasm } = await onBoth(() => tf.sum(tf.tensor(x, [5, 4], 'int32'), 0));
+  assert.deepEqual([...wasm], [...cpu]);
+});
+
 test('UnsortedSegmentSum on wasm equals cpu, repeated and out-of-range ids included', async () => {
   const x = randomData([9, 3, 4], 3);
   const ids = Int32Array.from([4, 0, 4, 2, -1, 7, 2, 4, 0]); // -1 and 7 (≥ numSegments) are dropped
