@@ -124,6 +124,10 @@ export async function runTrial(config: TrialConfig, ctx: TrialContext, options: 
     // ---- the training loop ----------------------------------------------------------------------
     let order: { epoch: number; indices: Int32Array } | undefined;
     for (let k = 0; k < T; k++) {
+      // Let timers, I/O and signal handlers run once per update: on wasm and cpu, `data()` resolves
+      // as a microtask, so without this the trainer agent's heartbeats and a SIGTERM would wait for
+      // the whole trial (its lease would expire while it trains). Costs microseconds per update.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (ctx.signal.aborted) throw new TrialCancelledError(k, ctx.signal.reason);
       const s0 = performance.now();
       const step = k + 1;
