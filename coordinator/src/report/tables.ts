@@ -224,5 +224,5 @@ export function varianceNote(task: TaskReport): string | null {
   if (task.configurations.some((c) => c.variance_by_factor.anova)) return null;
   const first = task.configurations.find((c) => c.variance_by_factor.reason);
   const example = first ? ` (${first.column}: ${first.variance_by_factor.reason})` : '';
-  return `Variance by factor (init seed × data seed, Dodge et al. 2020) does not apply: the trials do not cross every init seed with every data seed${example}. Give the spec `init_seeds` and `data_seeds` (instead of `seeds`) to get it.`;
+  return `Variance by factor (init seed × data seed, Dodge et al. 2020) does not apply: the trials do not cross every init seed with every data seed${example}. Give the spec init_seeds and data_seeds (instead of seeds) to get it.`;
 }
