@@ -7,6 +7,7 @@ import { CoordinatorCore } from './core/coordinator-core.ts';
 import { serveCoordinator } from './grpc/coordinator-server.ts';
 import type { CallObserver } from './grpc/grpc-bridge.ts';
 import type { ServerTlsOptions } from './grpc/grpc-server.ts';
+import type { JournalWriteObserver } from './state/journal.ts';
 
 /** An adapter running beside the server (NATS publisher, metrics exporter): stopped on shutdown. */
 export interface CoordinatorPlugin {
@@ -32,6 +33,8 @@ export interface CoordinatorMainOptions {
    * prom-client histogram of lease latency. The metrics exporter itself is a plugin.
    */
   callObserver?: CallObserver;
+  /** Wiring point for metrics: sees every journal group commit (journal write latency). */
+  journalObserver?: JournalWriteObserver;
   /** Wiring point for adapters: the NATS state publisher, the Prometheus exporter, ... */
   plugins?: CoordinatorPluginFactory[];
   /** How often stale leases are looked for (default: a tenth of the TTL, within 100 ms..5 s). */
@@ -56,6 +59,7 @@ export async function startCoordinator(options: CoordinatorMainOptions): Promise
     leaseTtlMs: options.leaseTtlMs,
     log,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.journalObserver ? { journalObserver: options.journalObserver } : {}),
   });
   const plugins: CoordinatorPlugin[] = [];
   let server: Awaited<ReturnType<typeof serveCoordinator>> | undefined;

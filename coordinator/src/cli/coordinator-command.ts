@@ -10,6 +10,7 @@ import { openNatsBus } from '../../../trainer/src/progress/nats-bus.ts';
 import { DEFAULT_PORT } from '../client/coordinator-client.ts';
 import { checkListenPolicy, ListenError, parseHostPort } from '../grpc/grpc-server.ts';
 import { publishStateChanges } from '../nats/state-publisher.ts';
+import { coordinatorExporter } from '../metrics/metrics-exporter.ts';
 import { runCoordinatorUntilSignal } from '../main.ts';
 import type { CoordinatorPluginFactory } from '../main.ts';
 import { readTokenFile } from './client-flags.ts';
@@ -49,11 +50,6 @@ function natsPlugin(url: string): CoordinatorPluginFactory {
       },
     };
   };
-}
-
-/** Metrics wiring point: the Prometheus exporter (a plugin plus a call observer) plugs in here. */
-function metricsPlugin(listen: string): CoordinatorPluginFactory {
-  throw new UsageError(`--metrics-listen ${listen}: the Prometheus exporter is not part of this build yet`);
 }
 
 export function register(program: Command): void {
@@ -107,13 +103,15 @@ export function register(program: Command): void {
       const plugins: CoordinatorPluginFactory[] = [];
       const natsUrl = flags.nats ?? process.env.BALLAST_NATS_URL;
       if (natsUrl) plugins.push(natsPlugin(natsUrl));
-      if (flags.metricsListen !== undefined) plugins.push(metricsPlugin(flags.metricsListen));
+      const metrics = flags.metricsListen !== undefined ? coordinatorExporter(flags.metricsListen) : undefined;
+      if (metrics) plugins.push(metrics.plugin);
       await runCoordinatorUntilSignal({
         listen: flags.listen,
         stateDir: flags.stateDir,
         leaseTtlMs: Math.round(ttlSeconds * 1000),
         log,
         plugins,
+        ...(metrics ? { callObserver: metrics.callObserver, journalObserver: metrics.journalObserver } : {}),
         ...(tls ? { tls } : {}),
         ...(token !== undefined ? { token } : {}),
         ...(flags.insecure ? { insecure: true } : {}),

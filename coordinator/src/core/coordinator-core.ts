@@ -31,6 +31,7 @@ import {
 } from '../state/coordinator-state.ts';
 import type { JournalEvent } from '../state/events.ts';
 import { JournalCorruptError, JournalWriter, readJournal } from '../state/journal.ts';
+import type { JournalWriteObserver } from '../state/journal.ts';
 import { lockStateDir } from '../state/state-dir-lock.ts';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError, toCoordinatorError } from './errors.ts';
 import type {
@@ -51,6 +52,8 @@ export interface CoordinatorCoreOptions {
   /** Epoch ms; injectable for tests. */
   clock?: () => number;
   log?: Logger;
+  /** Sees every journal group commit (metrics). */
+  journalObserver?: JournalWriteObserver;
 }
 
 /** A lease's life in memory: its deadline and latest progress are never journaled. */
@@ -108,7 +111,7 @@ export class CoordinatorCore {
           throw new JournalCorruptError(file, line, `cannot apply ${event.type}: ${(error as Error).message}`, { cause: error });
         }
       }
-      const writer = await JournalWriter.open(file);
+      const writer = await JournalWriter.open(file, options.journalObserver);
       const core = new CoordinatorCore(state, writer, release, leaseTtlMs, clock, log);
       // Heartbeat times are not journaled, so every lease that was running gets a full TTL from now:
       // a trainer that survived the coordinator's restart carries on; a dead one expires as usual.

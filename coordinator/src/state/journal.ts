@@ -121,6 +121,11 @@ function fsyncDirectory(dir: string): void {
   }
 }
 
+/** Sees each group commit once it is on disk (the metrics exporter's journal latency hook). */
+export interface JournalWriteObserver {
+  onWrite(write: { events: number; bytes: number; durationMs: number }): void;
+}
+
 interface Waiter {
   resolve: () => void;
   reject: (error: Error) => void;
@@ -140,13 +145,14 @@ export class JournalWriter {
   private constructor(
     readonly file: string,
     private readonly handle: FileHandle,
+    private readonly observer?: JournalWriteObserver,
   ) {}
 
-  static async open(file: string): Promise<JournalWriter> {
+  static async open(file: string, observer?: JournalWriteObserver): Promise<JournalWriter> {
     const handle = await open(file, 'a');
     await handle.sync();
     fsyncDirectory(dirname(file));
-    return new JournalWriter(file, handle);
+    return new JournalWriter(file, handle, observer);
   }
 
   /** The write error that broke the journal, if one did; after it every append fails. */
@@ -178,6 +184,7 @@ export class JournalWriter {
       this.waiters = [];
       try {
         const buffer = Buffer.from(lines.join(''), 'utf8');
+        const started = performance.now();
         let offset = 0;
         while (offset < buffer.length) {
           const { bytesWritten } = await this.handle.write(buffer, offset);
@@ -191,6 +198,7 @@ export class JournalWriter {
         this.stats.writes++;
         this.stats.events += lines.length;
         this.stats.bytes += buffer.length;
+        this.observer?.onWrite({ events: lines.length, bytes: buffer.length, durationMs: performance.now() - started });
         for (const w of waiters) w.resolve();
       } catch (error) {
         this.failure = new Error(`journal write failed: ${(error as Error).message}`, { cause: error });

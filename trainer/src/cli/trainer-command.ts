@@ -12,7 +12,8 @@ import type { ClientFlags } from '../../../coordinator/src/cli/client-flags.ts';
 import { initBackend } from '../backend/select-backend.ts';
 import { dataRoot } from '../config/data-paths.ts';
 import { TrainerAgent } from '../agent/trainer-agent.ts';
-import type { AgentMetrics } from '../agent/trainer-agent.ts';
+import type { RunTrialFn } from '../agent/trainer-agent.ts';
+import { startTrainerExporter } from '../metrics/metrics-exporter.ts';
 import { openNatsBus } from '../progress/nats-bus.ts';
 import { natsProgressPublisher, noProgressPublisher } from '../progress/nats-progress.ts';
 import { runTrial } from '../train/run-trial.ts';
@@ -29,14 +30,6 @@ interface TrainerFlags extends ClientFlags {
   progressInterval: string;
   exitWhenIdle?: boolean;
   logLevel: string;
-}
-
-/**
- * Metrics wiring point: the Prometheus exporter returns the agent's metrics (and serves them on
- * `listen`), reading the NATS drop counter through `natsDropped`.
- */
-function startMetrics(listen: string, _natsDropped: () => number): AgentMetrics {
-  throw new UsageError(`--metrics-listen ${listen}: the Prometheus exporter is not part of this build yet`);
 }
 
 function positiveSeconds(flag: string, value: string): number {
@@ -85,12 +78,23 @@ async function runTrainer(flags: TrainerFlags): Promise<number> {
   const natsUrl = flags.nats ?? process.env.BALLAST_NATS_URL;
   const bus = natsUrl ? openNatsBus({ url: natsUrl, log: log.child({ component: 'nats' }), name: `ballast-trainer ${workerId}` }) : undefined;
   const progress = bus ? natsProgressPublisher(bus, { minIntervalMs: progressIntervalMs }) : noProgressPublisher;
-  const metrics = flags.metricsListen !== undefined ? startMetrics(flags.metricsListen, () => progress.dropped()) : undefined;
+  let exporter: Awaited<ReturnType<typeof startTrainerExporter>> | undefined;
+  if (flags.metricsListen !== undefined) {
+    try {
+      exporter = await startTrainerExporter({ listen: flags.metricsListen, backend, ...(bus ? { nats: () => bus.stats } : {}) });
+    } catch (error) {
+      await progress.close();
+      throw new UsageError((error as Error).message);
+    }
+    log.info({ address: exporter.server.address }, 'metrics listening');
+  }
+  const metrics = exporter?.metrics;
+  const train: RunTrialFn = (config, ctx, { outDir }) => runTrial(config, ctx, { outDir, dataRoot: root, backend });
 
   const client = new CoordinatorClient(options);
   const agent = new TrainerAgent({
     link: client,
-    runTrial: (config, ctx, { outDir }) => runTrial(config, ctx, { outDir, dataRoot: root, backend }),
+    runTrial: metrics ? metrics.instrument(train) : train,
     workerId,
     outDir: resolve(flags.outDir),
     log,
@@ -126,5 +130,6 @@ async function runTrainer(flags: TrainerFlags): Promise<number> {
     process.off('SIGINT', onSignal);
     client.close();
     await progress.close();
+    await exporter?.close();
   }
 }
