@@ -83,3 +83,23 @@ test('a checkpoint without weights and a bad data row are usage errors, not stac
   assert.match(r2.stderr, /bad-train\.jsonl:2: /);
   rmSync(join(tiny.root, 'bad-train.jsonl'));
 });
+
+test('Ctrl-C stops at the next update boundary: exit 130, the metrics so far kept, no result.json', async () => {
+  const out = join(tmp, 'interrupted');
+  const trial = trialFile('long.yaml', { ...tiny.config, max_steps: 100000, num_evals: 0 });
+  const child = spawn(process.execPath, [BIN, 'train', trial, '--out', out, '--data-root', tiny.root], { env: { ...process.env, BALLAST_BACKEND: 'cpu' } });
+  let stderr = '';
+  const code = await new Promise<number | null>((resolve) => {
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      // The first progress line means training runs: interrupt it mid-trial.
+      if (/step 1\/100000/.test(stderr) && !child.killed) child.kill('SIGINT');
+    });
+    child.on('close', resolve);
+  });
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /trial cancelled at step \d+: SIGINT/);
+  const steps = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n');
+  assert.ok(steps.length >= 1 && steps.length < 100000);
+  assert.ok(!existsSync(join(out, 'result.json')));
+});
