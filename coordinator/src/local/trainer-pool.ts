@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -71,7 +72,11 @@ export class TrainerPool {
     if (o.backend) args.push('--backend', o.backend);
     args.push(...(o.extraArgs ?? []));
     const logFd = openSync(this.logFile(slot.index), 'a');
-    const child = spawn(process.execPath, args, { stdio: ['ignore', logFd, logFd], env: o.env ?? process.env });
+    const env = { ...(o.env ?? process.env) };
+    // Trainers share the machine: without a word, each wasm backend would start one thread per
+    // core and N trainers would fight over the cores.
+    env.BALLAST_WASM_THREADS ??= String(Math.max(1, Math.floor(availableParallelism() / o.count)));
+    const child = spawn(process.execPath, args, { stdio: ['ignore', logFd, logFd], env });
     closeSync(logFd);
     slot.child = child;
     o.log.info({ workerId: `local-${slot.index}`, pid: child.pid, restarts: slot.restarts }, 'trainer started');
