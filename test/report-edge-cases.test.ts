@@ -29,7 +29,11 @@ async function report(results: ExperimentResults, options: ReportOptions = {}): 
   const md = await readFile(written.md, 'utf8');
   const html = await readFile(written.html, 'utf8');
   const jsonText = await readFile(written.json, 'utf8');
-  for (const [name, text] of [['report.md', md], ['report.html', html], ['report.json', jsonText], ['table1.tex', await readFile(written.latex, 'utf8')]] as const) {
+  // Reasons and errors are the trainer's free text ("diverged: loss NaN at step 12") and are shown
+  // verbatim; every other word of the report must be free of NaN/undefined/Infinity.
+  const freeText = results.trials.flatMap((t) => [t.result?.degenerate_reason ?? '', ...t.errors]).filter(Boolean);
+  for (const [name, raw] of [['report.md', md], ['report.html', html], ['report.json', jsonText], ['table1.tex', await readFile(written.latex, 'utf8')]] as const) {
+    const text = freeText.reduce((acc, reason) => acc.split(reason).join(''), raw);
     assert.doesNotMatch(text, /\bNaN\b|\bundefined\b|Infinity/, `${name} has no NaN/undefined/Infinity`);
   }
   // Every Markdown table row has as many cells as its header.
@@ -200,4 +204,25 @@ test('a succeeded trial without a finite score is left out and named in a note',
   const r = await report(results);
   assert.equal(r.report.tasks[0]?.configurations[0]?.validation.n, 3);
   assert.match(r.report.tasks[0]?.notes[0] ?? '', new RegExp(`1 succeeded trial\\(s\\) have no finite validation accuracy.*${trial.id}`));
+});
+
+test('a diverged trial is counted as diverged and degenerate; a null score (NaN on the wire) is left out', async () => {
+  const results = await syntheticResults({ configurations: TWO_CONFIGS.slice(1), seeds: 4 });
+  const [first, second] = results.trials;
+  assert.ok(first?.result && second?.result);
+  first.result.diverged = { step: 12, loss: Number.NaN };
+  first.result.degenerate = true;
+  first.result.degenerate_reason = 'diverged: loss NaN at step 12';
+  second.result.diverged = { step: 30, loss: Number.POSITIVE_INFINITY };
+  second.result.degenerate = true;
+  second.result.degenerate_reason = 'diverged: loss Infinity at step 30';
+  (second.result.selected.validation as unknown as Record<string, unknown>).accuracy = null;
+  // Through JSON as results.json carries it: NaN and Infinity become null.
+  const { parseExperimentResults } = await import('../coordinator/src/report/read-results.ts');
+  const r = await report(parseExperimentResults(JSON.parse(JSON.stringify(results)), 'results.json'));
+  const c = r.report.tasks[0]?.configurations[0];
+  assert.equal(c?.diverged, 2);
+  assert.equal(c?.degenerate.count, 2);
+  assert.equal(c?.validation.n, 3);
+  assert.match(r.md, /diverged: loss NaN at step 12 ×1/);
 });
