@@ -86,28 +86,31 @@ export class Optimizer {
     const { kind, beta1, beta2, epsilon, maxGradNorm, weightDecay, pretrainedWeightDecay } = this.settings;
     const bc1 = 1 - beta1 ** this.t;
     const bc2Sqrt = Math.sqrt(1 - beta2 ** this.t);
+    const g = this.slots.map((s) => grads[s.name]);
+    const scalars: tf.Tensor[] = [];
     try {
-      // One tidy for the whole step: every intermediate (clipped grads, m/sqrt(v), …) is freed
-      // when it returns; only the variables' new values and the returned norm survive.
-      return tf.tidy(() => {
-        const g = this.slots.map((s) => {
-          const grad = grads[s.name];
-          if (!grad) throw new Error(`optimizer: no gradient for '${s.name}'`);
-          return grad;
-        });
-        const sumSquares = g.map((x) => tf.sum(tf.square(x)));
-        const globalNorm = tf.sqrt(tf.addN(sumSquares)) as tf.Scalar;
-        // torch: clip_coef = max_norm / (total_norm + 1e-6), clamped to 1, always multiplied in.
-        const globalCoef = kind === 'adamw' ? tf.minimum(1, tf.div(maxGradNorm, tf.add(globalNorm, 1e-6))) : undefined;
+      const missing = this.slots.find((_, i) => g[i] === undefined);
+      if (missing) throw new Error(`optimizer: no gradient for '${missing.name}'`);
+      // Per-tensor squared norms first (scalars); then each parameter is updated in its own tidy so
+      // that its temporaries (clipped gradient, m/sqrt(v), …) are freed before the next one: one
+      // tidy around everything would hold ~6 copies of the model at once, 2.6 GB for bert-base.
+      const sumSquares = g.map((x) => tf.tidy(() => tf.sum(tf.square(x as tf.Tensor))) as tf.Scalar);
+      scalars.push(...sumSquares);
+      const globalNorm = tf.tidy(() => tf.sqrt(tf.addN(sumSquares))) as tf.Scalar;
+      // torch: clip_coef = max_norm / (total_norm + 1e-6), clamped to 1, always multiplied in.
+      const globalCoef = kind === 'adamw' ? tf.tidy(() => tf.minimum(1, tf.div(maxGradNorm, tf.add(globalNorm, 1e-6)))) : undefined;
+      if (globalCoef) scalars.push(globalCoef);
 
-        this.slots.forEach((s, i) => {
+      this.slots.forEach((s, i) => {
+        const grad = g[i] as tf.Tensor;
+        tf.tidy(() => {
           const lrI = lr * s.spec.lrScale;
           const wdI = s.spec.decay ? weightDecay : 0;
           const p = s.param;
           if (s.p0 && lrI > 0) p.assign(tf.sub(p, tf.mul(tf.sub(p, s.p0), lrI * pretrainedWeightDecay)));
 
           const coef = globalCoef ?? tf.minimum(1, tf.div(maxGradNorm, tf.add(tf.sqrt(sumSquares[i] as tf.Scalar), 1e-6)));
-          const gi = tf.mul(g[i] as tf.Tensor, coef);
+          const gi = tf.mul(grad, coef);
           s.m.assign(tf.add(tf.mul(s.m, beta1), tf.mul(gi, 1 - beta1)));
           s.v.assign(tf.add(tf.mul(s.v, beta2), tf.mul(tf.square(gi), 1 - beta2)));
 
@@ -121,10 +124,12 @@ export class Optimizer {
             p.assign(tf.sub(p, tf.mul(update, lrI)));
           }
         });
-        return globalNorm;
+        grad.dispose(); // as soon as it is used: the gradients are a full copy of the model
       });
+      return globalNorm;
     } finally {
       for (const grad of Object.values(grads)) grad.dispose();
+      for (const x of scalars) x.dispose();
     }
   }
 
