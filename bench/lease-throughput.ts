@@ -1,0 +1,245 @@
+// Lease throughput and latency of the coordinator with many simulated trainers (no training):
+// each trainer loops acquire -> heartbeat -> complete. Three runs of that loop:
+//   1. saturation, in process: the core called directly (the reference: journal and scheduling
+//      only, no gRPC), every trainer calling again as soon as it is answered;
+//   2. saturation over gRPC, against a real `ballast coordinator` process on loopback, one
+//      connection per trainer: the most lease operations per second the server sustains;
+//   3. paced over gRPC: the trainers together offer --rate operations per second (default the
+//      2,000/s target, i.e. one call every 500 ms per trainer), and the latency is what a trainer
+//      sees at that load. Targets: >= 2,000 lease operations per second and p99 < 10 ms.
+// Under saturation every call waits behind all others (latency ~ trainers / throughput), so the
+// latency target applies to the paced run; the throughput target to both gRPC runs.
+//
+//   node --import tsx bench/lease-throughput.ts [--trainers 1000] [--seconds 15] [--rate 2000]
+//       [--connections N] [--skip-reference] [--address HOST:PORT]
+//
+// A lease operation is one AcquireTrial, Heartbeat or CompleteTrial call; an acquire that finds no
+// trial is not counted. Latency is measured by the caller, per call. The bench and the server
+// share this machine's cores: run it on a quiet machine, its figures include the client's CPU.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CoordinatorCore } from '../coordinator/src/core/coordinator-core.ts';
+import { CoordinatorClient } from '../coordinator/src/client/coordinator-client.ts';
+import { sampleResult } from '../coordinator/src/grpc/test-fixtures.ts';
+import type { TrialProgress, TrialResult } from '../trainer/src/train/trial-result.ts';
+import type { TrialConfig, TrialSeeds } from '../trainer/src/config/trial-config.ts';
+import { startCoordinatorProcess } from '../test/helpers/coordinator-process.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    trainers: { type: 'string', default: '1000' },
+    seconds: { type: 'string', default: '15' },
+    warmup: { type: 'string', default: '5' },
+    rate: { type: 'string', default: '2000' },
+    connections: { type: 'string' },
+    'trials-per-experiment': { type: 'string', default: '10000' },
+    experiments: { type: 'string', default: '3' },
+    'skip-reference': { type: 'boolean', default: false },
+    // Use a coordinator that is already running (e.g. started under --cpu-prof) instead of spawning one.
+    address: { type: 'string' },
+  },
+});
+const TRAINERS = Number(args.trainers);
+const SECONDS = Number(args.seconds);
+const WARMUP = Number(args.warmup);
+const CONNECTIONS = Number(args.connections ?? args.trainers);
+const SEEDS_PER_EXPERIMENT = Number(args['trials-per-experiment']) / 2;
+const RATE = Number(args.rate);
+
+const TARGET_OPS = 2000;
+const TARGET_P99_MS = 10;
+
+/** The worker half of the coordinator, as both the core and the client offer it. */
+interface LeaseApi {
+  acquire(workerId: string): Promise<{ leaseId: string; config: TrialConfig; seeds: TrialSeeds } | null>;
+  heartbeat(leaseId: string, progress: TrialProgress): Promise<unknown>;
+  complete(leaseId: string, result: TrialResult): Promise<unknown>;
+}
+
+function spec(i: number) {
+  return {
+    name: `bench-${i}`,
+    base: { model: 'builtin:bert-tiny', task: { name: 'synthetic' }, max_steps: 10 },
+    sweep: { optimizer: ['adamw', 'bertadam'] },
+    seeds: SEEDS_PER_EXPERIMENT,
+  };
+}
+
+const percentile = (sorted: Float64Array, p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+interface RunFigures {
+  ops: number;
+  opsPerSecond: number;
+  trialsPerSecond: number;
+  p50: Record<string, number>;
+  p99: Record<string, number>;
+  idle: number;
+  serverUsPerOp?: number | undefined;
+}
+
+/** `intervalMs` 0: each trainer calls again at once; else each calls on a fixed schedule. */
+/** CPU seconds (user + system) a process used so far, from /proc (Linux); undefined elsewhere. */
+function processCpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU time per operation is the figure contention cannot distort: the machine's other load
+ * stretches latency and caps throughput, but not what each call costs. `serverPid` is the
+ * coordinator process (undefined for the in-process reference, whose CPU is all in `client`).
+ */
+async function run(label: string, apis: LeaseApi[], refill: () => Promise<unknown>, intervalMs = 0, serverPid?: number): Promise<RunFigures> {
+  let refilling: Promise<unknown> | undefined;
+  const latencies: Record<string, number[]> = { acquire: [], heartbeat: [], complete: [], all: [] };
+  let measuring = false;
+  let stop = false;
+  let ops = 0;
+  let trials = 0;
+  let idle = 0;
+  const progress: TrialProgress = { kind: 'step', step: 5, total_steps: 10, loss: 0.5, lr: 1e-5, examples_per_second: 100 };
+  // An acquire that finds nothing is not counted (it would flatter the figures); `idle` says how many.
+  const timed = async <T>(kind: string, call: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    const value = await call();
+    if (measuring && value !== null) {
+      const ms = performance.now() - started;
+      latencies[kind]!.push(ms);
+      latencies.all!.push(ms);
+      ops++;
+    }
+    return value;
+  };
+  const trainer = async (index: number) => {
+    const api = apis[index % apis.length]!;
+    const workerId = `sim-${index}`;
+    // Paced trainers start spread over one interval, then keep to their schedule (open loop: a
+    // slow answer does not delay the next call's planned time, so queueing shows in latency).
+    let next = performance.now() + Math.random() * intervalMs;
+    const pace = async () => {
+      if (intervalMs === 0) return;
+      const wait = next - performance.now();
+      next = Math.max(next + intervalMs, performance.now() - intervalMs);
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    };
+    while (!stop) {
+      await pace();
+      const lease = await timed('acquire', () => api.acquire(workerId));
+      if (!lease) {
+        // Out of trials: submit another experiment (one at a time) and count the miss.
+        refilling ??= refill().finally(() => (refilling = undefined));
+        if (measuring) idle++;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        continue;
+      }
+      await pace();
+      await timed('heartbeat', () => api.heartbeat(lease.leaseId, progress));
+      await pace();
+      await timed('complete', () => api.complete(lease.leaseId, { ...sampleResult, config: lease.config, seeds: lease.seeds }));
+      if (measuring) trials++;
+    }
+  };
+  const loops = Array.from({ length: TRAINERS }, (_, i) => trainer(i));
+  await new Promise((resolve) => setTimeout(resolve, WARMUP * 1000));
+  measuring = true;
+  const started = performance.now();
+  const clientCpu0 = process.cpuUsage();
+  const serverCpu0 = processCpuSeconds(serverPid);
+  await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
+  measuring = false;
+  const elapsed = (performance.now() - started) / 1000;
+  const clientCpu = process.cpuUsage(clientCpu0);
+  const serverCpu1 = processCpuSeconds(serverPid);
+  const clientUsPerOp = (clientCpu.user + clientCpu.system) / Math.max(1, ops);
+  const serverUsPerOp = serverCpu0 !== undefined && serverCpu1 !== undefined ? ((serverCpu1 - serverCpu0) * 1e6) / Math.max(1, ops) : undefined;
+  stop = true;
+  await Promise.all(loops);
+
+  const figures: RunFigures = { ops, opsPerSecond: ops / elapsed, trialsPerSecond: trials / elapsed, p50: {}, p99: {}, idle };
+  for (const [kind, values] of Object.entries(latencies)) {
+    const sorted = Float64Array.from(values).sort();
+    figures.p50[kind] = percentile(sorted, 50);
+    figures.p99[kind] = percentile(sorted, 99);
+  }
+  const ms = (x: number | undefined) => `${(x ?? NaN).toFixed(2)} ms`;
+  console.log(`\n${label}: ${TRAINERS} trainers, ${elapsed.toFixed(1)} s measured`);
+  console.log(`  lease operations: ${figures.opsPerSecond.toFixed(0)} ops/s (${figures.trialsPerSecond.toFixed(0)} trials/s; ${ops} ops)`);
+  for (const kind of ['acquire', 'heartbeat', 'complete', 'all']) {
+    console.log(`  ${kind.padEnd(9)} p50 ${ms(figures.p50[kind])}  p99 ${ms(figures.p99[kind])}  (n=${latencies[kind]!.length})`);
+  }
+  console.log(
+    `  CPU per operation: ${serverPid === undefined ? 'in process' : 'bench (client)'} ${clientUsPerOp.toFixed(0)} µs` +
+      (serverUsPerOp !== undefined ? `, coordinator ${serverUsPerOp.toFixed(0)} µs (one core would serve ${(1e6 / serverUsPerOp).toFixed(0)} ops/s)` : ''),
+  );
+  if (idle > 0) console.log(`  acquires that found no trial (not counted): ${idle}`);
+  figures.serverUsPerOp = serverUsPerOp;
+  return figures;
+}
+
+async function main(): Promise<void> {
+  console.log(`lease throughput: ${TRAINERS} simulated trainers, ${args.experiments} experiments x ${SEEDS_PER_EXPERIMENT * 2} trials per run`);
+  const experiments = Number(args.experiments);
+
+  // Reference: the same loop calling the core directly (no gRPC, no second process).
+  const refDir = mkdtempSync(join(tmpdir(), 'ballast-bench-ref-'));
+  let reference: RunFigures | undefined;
+  if (!args['skip-reference']) try {
+    const core = await CoordinatorCore.open({ stateDir: refDir, leaseTtlMs: 60_000 });
+    let submitted = 0;
+    const submit = () => core.submitExperiment(spec(submitted++));
+    for (let i = 0; i < experiments; i++) await submit();
+    reference = await run('saturation, in-process core (reference)', [
+      {
+        acquire: (workerId) => core.acquireTrial(workerId),
+        heartbeat: async (leaseId, progress) => core.heartbeat(leaseId, progress),
+        complete: (leaseId, result) => core.completeTrial(leaseId, result),
+      },
+    ], submit);
+    await core.close();
+  } finally {
+    rmSync(refDir, { recursive: true, force: true });
+  }
+
+  const dir = mkdtempSync(join(tmpdir(), 'ballast-bench-grpc-'));
+  const coordinator = args.address
+    ? { address: args.address, child: { pid: undefined }, stop: async () => 0 }
+    : await startCoordinatorProcess(join(dir, 'state'), ['--lease-ttl', '60']);
+  const clients: CoordinatorClient[] = [];
+  try {
+    const admin = new CoordinatorClient({ address: coordinator.address, defaultTimeoutMs: 120_000 });
+    clients.push(admin);
+    let submitted = 0;
+    const submit = () => admin.submitExperiment(spec(submitted++));
+    for (let i = 0; i < experiments; i++) await submit();
+    const trainerClients: CoordinatorClient[] = [];
+    for (let i = 0; i < CONNECTIONS; i++) trainerClients.push(new CoordinatorClient({ address: coordinator.address }));
+    clients.push(...trainerClients);
+    const toApi = (client: CoordinatorClient): LeaseApi => ({
+      acquire: (workerId) => client.acquireTrial(workerId),
+      heartbeat: (leaseId, progress) => client.heartbeat(leaseId, progress),
+      complete: (leaseId, result) => client.completeTrial(leaseId, result),
+    });
+    const saturated = await run(`saturation, gRPC to a coordinator process (${CONNECTIONS} connections)`, trainerClients.map(toApi), submit, 0, coordinator.child.pid);
+    const intervalMs = (1000 * TRAINERS) / RATE;
+    const paced = await run(`paced at ${RATE} ops/s offered, gRPC (one call per trainer every ${intervalMs.toFixed(0)} ms)`, trainerClients.map(toApi), submit, intervalMs, coordinator.child.pid);
+    const p99 = paced.p99.all ?? NaN;
+    console.log(`\nmachine: load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} cores`);
+    console.log('\nsummary');
+    if (reference) console.log(`  gRPC / in-process saturation throughput: ${(saturated.opsPerSecond / reference.opsPerSecond).toFixed(2)}x`);
+    console.log(`  saturation throughput ${saturated.opsPerSecond.toFixed(0)} ops/s vs target >= ${TARGET_OPS}: ${saturated.opsPerSecond >= TARGET_OPS ? 'MET' : 'MISSED'}`);
+    console.log(`  paced: ${paced.opsPerSecond.toFixed(0)} ops/s achieved of ${RATE} offered; p50 ${(paced.p50.all ?? NaN).toFixed(2)} ms, p99 ${p99.toFixed(2)} ms vs target < ${TARGET_P99_MS} ms: ${p99 < TARGET_P99_MS && paced.opsPerSecond >= 0.95 * RATE ? 'MET' : 'MISSED'}`);
+  } finally {
+    for (const client of clients) client.close();
+    await coordinator.stop('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
