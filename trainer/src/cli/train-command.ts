@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { pino } from 'pino';
 import { UsageError } from '../../../cli/main.ts';
 import { DataError } from '../data/data-error.ts';
@@ -29,11 +29,11 @@ export function register(program: Command): void {
     .description('fine-tune one trial (YAML or JSON trial file) and write metrics, result and the selected checkpoint')
     .argument('<trial>', 'trial file (YAML or JSON)')
     .requiredOption('--out <dir>', 'output directory: metrics.jsonl, result.json, checkpoint/')
-    .option('--backend <name>', 'tfjs backend: tensorflow, wasm or cpu (default: BALLAST_BACKEND, else the fastest available)')
+    .option('--backend <name>', 'tfjs backend: tensorflow-gpu, tensorflow, wasm or cpu (default: BALLAST_BACKEND, else the fastest available)')
     .option('--data-root <dir>', 'root for relative model and data paths (default: BALLAST_DATA_ROOT, else the working directory)')
     .option('--overwrite', 'replace the results of an earlier run in --out')
     .option('--json', 'print result.json to stdout when done')
-    .option('--log-level <level>', 'structured log level on stderr (trace, debug, info, warn, error)', 'warn')
+    .addOption(new Option('--log-level <level>', 'structured (JSON) log level on stderr').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('warn'))
     .action(async (trialPath: string, flags: TrainFlags) => {
       process.exitCode = await train(trialPath, flags);
     });
