@@ -127,8 +127,9 @@ export class WatchView {
     if (trial.state === 'running') this.ensureBar(trial);
     else this.dropBar(trial.id);
     if (previous?.state === trial.state && previous.attempts === trial.attempts) return;
-    // The snapshot itself is summarised by the experiment line; say only what is running.
-    if (inSnapshot && trial.state !== 'running') return;
+    // The first snapshot is summarised by the experiment line (say only what is running); a
+    // reconnection's snapshot reports what changed while the stream was down.
+    if (inSnapshot && !previous && trial.state !== 'running') return;
     switch (trial.state) {
       case 'running':
         this.line(`${trial.id} running (attempt ${trial.attempts}${trial.worker_id ? ` on ${trial.worker_id}` : ''})`);
