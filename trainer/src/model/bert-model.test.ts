@@ -207,3 +207,13 @@ test("recompute 'auto' switches on above the activation budget", () => {
   auto.dispose();
   low.dispose();
 });
+
+test('creating and disposing a model leaves no tensors behind', () => {
+  const before = tf.memory();
+  const model = new BertForSequenceClassification(config, weights);
+  assert.equal(tf.memory().numTensors - before.numTensors, model.params.size, 'one tensor per parameter');
+  model.setMixout(0.1);
+  model.dispose();
+  assert.equal(tf.memory().numTensors, before.numTensors);
+  assert.equal(tf.memory().numBytes, before.numBytes);
+});

@@ -108,7 +108,9 @@ export class BertForSequenceClassification {
         throw new Error(`BertForSequenceClassification: '${spec.name}' has shape [${t.shape}], expected [${spec.shape}]`);
       }
       // No variable names: tfjs names are global, and two models (e.g. best and current) coexist.
-      params.set(spec.name, tf.variable(tf.tensor(t.data, spec.shape), true));
+      // Inside a tidy, so that the initial tensor (which shares the variable's buffer) is released
+      // and disposing the variable frees the memory.
+      params.set(spec.name, tf.tidy(() => tf.variable(tf.tensor(t.data, spec.shape), true)));
     }
     this.params = params;
   }
