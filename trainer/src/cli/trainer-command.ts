@@ -70,7 +70,7 @@ async function runTrainer(flags: TrainerFlags): Promise<number> {
   const progressIntervalMs = Number(flags.progressInterval) * 1000;
   if (!(progressIntervalMs >= 0)) throw new UsageError(`--progress-interval must be a number of seconds, got '${flags.progressInterval}'`);
   const workerId = flags.workerId ?? `${hostname()}-${process.pid}`;
-  const log = pino({ level: flags.logLevel, base: { component: 'trainer', workerId } }, pino.destination(2));
+  const log = pino({ level: flags.logLevel, base: { component: 'trainer' } }, pino.destination(2)); // the agent adds workerId
   const options = await clientOptions(flags);
   const root = dataRoot(flags.dataRoot);
   const backend = await initBackend({ override: flags.backend, log });
@@ -117,7 +117,7 @@ async function runTrainer(flags: TrainerFlags): Promise<number> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  log.info({ coordinator: options.address, nats: natsUrl ?? null, backend: backend.name, dataRoot: root }, 'trainer starting');
+  log.info({ workerId, coordinator: options.address, nats: natsUrl ?? null, backend: backend.name, dataRoot: root }, 'trainer starting');
   try {
     await agent.run();
     return 0;
