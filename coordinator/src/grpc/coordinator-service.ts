@@ -110,21 +110,45 @@ class EventQueue {
   }
 }
 
-/** Resolves on the next core event (or timeout/abort): a queued trial may have appeared. */
-function nextChange(core: CoordinatorCoreApi, timeoutMs: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      unsubscribe();
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, timeoutMs);
-    const unsubscribe = core.subscribe((event) => {
-      if (event.type !== 'progress') done();
-    });
-    signal.addEventListener('abort', done, { once: true });
+/** Whether a change can make a trial available: one queued (new or again), a slot freed, a submission. */
+function mayFreeWork(event: CoreEvent): boolean {
+  if (event.type === 'experiment') return true;
+  if (event.type === 'trial') return event.trial.state === 'queued' || event.previous_state === 'running';
+  return false;
+}
+
+/**
+ * Starts listening for a change that may free work; `wait` resolves on one (or timeout/abort).
+ * Subscribing before the acquire attempt closes the gap in which a trial queued between a
+ * failed attempt and the subscription would be missed until the long poll timed out.
+ */
+function changeWaiter(core: CoordinatorCoreApi): { wait(timeoutMs: number, signal: AbortSignal): Promise<void>; cancel(): void } {
+  let changed = false;
+  let wake: (() => void) | undefined;
+  // Progress and trials starting cannot free work: waking every waiting trainer on those would
+  // turn each state change into as many futile acquire attempts as there are idle trainers.
+  const unsubscribe = core.subscribe((event) => {
+    if (!mayFreeWork(event)) return;
+    changed = true;
+    wake?.();
   });
+  return {
+    wait(timeoutMs, signal) {
+      if (changed || signal.aborted) return Promise.resolve(unsubscribe());
+      return new Promise((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          unsubscribe();
+          resolve();
+        };
+        const timer = setTimeout(done, timeoutMs);
+        signal.addEventListener('abort', done, { once: true });
+        wake = done;
+      });
+    },
+    cancel: unsubscribe,
+  };
 }
 
 export function createCoordinatorService(options: CoordinatorServiceOptions): ServiceImpl<typeof CoordinatorService.method> {
@@ -232,14 +256,19 @@ export function createCoordinatorService(options: CoordinatorServiceOptions): Se
       const workerId = required(request.workerId, 'worker_id');
       const deadline = Date.now() + Math.min(request.waitMs, maxWaitMs);
       for (;;) {
+        const waiter = request.waitMs > 0 ? changeWaiter(core) : undefined;
         const lease = await core.acquireTrial(workerId);
         if (lease) {
+          waiter?.cancel();
           log?.debug({ trialId: lease.trialId, workerId, attempt: lease.attempt }, 'trial leased');
           return { lease: leaseToProto(lease) };
         }
         const left = deadline - Date.now();
-        if (left <= 0 || context.signal.aborted) return {};
-        await nextChange(core, left, context.signal);
+        if (!waiter || left <= 0 || context.signal.aborted) {
+          waiter?.cancel();
+          return {};
+        }
+        await waiter.wait(left, context.signal);
       }
     },
 
