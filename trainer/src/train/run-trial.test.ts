@@ -140,3 +140,14 @@ test('init_from of another architecture is a config error naming init_from', asy
   const config = parseTrialConfig({ ...tiny.config, model: 'builtin:quickstart-tiny', init_from: tiny.checkpoint });
   await assert.rejects(runTrial(config, localTrialContext(), { dataRoot: tiny.root }), /init_from: .*not a fine-tuned builtin:quickstart-tiny/);
 });
+
+test('a trial leaves no tensors behind, completed, diverged or cancelled (a trainer pod runs many)', async () => {
+  const before = tf.memory().numTensors;
+  await run({ max_steps: 5, mixout: 0.2, pretrained_weight_decay: 0.5 });
+  assert.equal(tf.memory().numTensors, before, 'after a completed trial');
+  await run({ learning_rate: 1e30, warmup_steps: 0, max_steps: 6 });
+  assert.equal(tf.memory().numTensors, before, 'after a diverged trial');
+  const controller = new AbortController();
+  await assert.rejects(run({ max_steps: 50 }, { signal: controller.signal, onProgress: (p) => p.kind === 'step' && p.step === 2 && controller.abort() }));
+  assert.equal(tf.memory().numTensors, before, 'after a cancelled trial');
+});
