@@ -9,7 +9,9 @@ import { parseTrialConfig, type TrialConfigInput } from '../config/trial-config.
 import { loadModel } from '../model/checkpoint.ts';
 import { reinitWeights } from '../model/reinit.ts';
 import { localTrialContext } from './local-context.ts';
-import { runTrial } from './run-trial.ts';
+import { paramSpecs, runTrial } from './run-trial.ts';
+import { BertForSequenceClassification } from '../model/bert-model.ts';
+import { tinyConfig, tinyWeights } from '../model/tiny-checkpoint.ts';
 import { writeTinyTrial } from './tiny-trial.ts';
 import { TrialCancelledError } from './trial-context.ts';
 import type { TrialProgress, TrialResult } from './trial-result.ts';
@@ -150,4 +152,21 @@ test('a trial leaves no tensors behind, completed, diverged or cancelled (a trai
   const controller = new AbortController();
   await assert.rejects(run({ max_steps: 50 }, { signal: controller.signal, onProgress: (p) => p.kind === 'step' && p.step === 2 && controller.abort() }));
   assert.equal(tf.memory().numTensors, before, 'after a cancelled trial');
+});
+
+test('layer-wise LR decay: head and pooler at lr, top block η, …, embeddings η^(L+1); no decay for biases and LayerNorm', () => {
+  const config = tinyConfig({ numHiddenLayers: 2 });
+  const model = new BertForSequenceClassification(config, tinyWeights(config, 0));
+  const specs = paramSpecs(model, { llrd: 0.5 });
+  const at = (name: string) => specs.get(name)!;
+  assert.deepEqual(at('classifier.weight'), { lrScale: 1, decay: true });
+  assert.deepEqual(at('bert.pooler.dense.bias'), { lrScale: 1, decay: false });
+  assert.deepEqual(at('bert.encoder.layer.1.attention.self.query.weight'), { lrScale: 0.5, decay: true });
+  assert.deepEqual(at('bert.encoder.layer.1.output.LayerNorm.weight'), { lrScale: 0.5, decay: false });
+  assert.deepEqual(at('bert.encoder.layer.0.intermediate.dense.weight'), { lrScale: 0.25, decay: true });
+  assert.deepEqual(at('bert.embeddings.word_embeddings.weight'), { lrScale: 0.125, decay: true });
+  assert.deepEqual(at('bert.embeddings.LayerNorm.bias'), { lrScale: 0.125, decay: false });
+  assert.equal(specs.size, model.params.size);
+  assert.ok([...paramSpecs(model, { llrd: 1 }).values()].every((s) => s.lrScale === 1));
+  model.dispose();
 });
