@@ -252,7 +252,12 @@ function architectureMismatch(a: BertConfig, b: BertConfig): string | undefined 
   return undefined;
 }
 
-/** Per parameter: its layer-wise LR scale (head and pooler 1, top block η, …, embeddings η^(L+1)) and decay. */
+/**
+ * Per parameter: its layer-wise LR scale (head and pooler 1, top block η, …, embeddings η^(L+1)) and
+ * whether it decays (not biases and LayerNorm). The paper's code, with llrd on, also happens to
+ * exempt the head and pooler weights from weight decay; we keep one rule for every setting, so that
+ * turning llrd on changes learning rates and nothing else.
+ */
 export function paramSpecs(model: BertForSequenceClassification, cfg: Pick<TrialConfig, 'llrd'>): Map<string, ParamSpec> {
   const top = model.config.numHiddenLayers + 1;
   return new Map(model.paramInfo().map((p) => [p.name, { lrScale: cfg.llrd ** (top - p.layer), decay: !p.noDecay }]));
