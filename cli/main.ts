@@ -36,7 +36,8 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode;
+    // Commander has already printed what was wrong with the arguments; that is a usage error (2).
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     if (error instanceof ConfigError || error instanceof UsageError) {
       process.stderr.write(`ballast: ${error.message}\n`);
       return 2;
