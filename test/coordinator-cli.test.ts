@@ -126,6 +126,27 @@ describe('ballast client commands against a coordinator process', () => {
     assert.equal(watchCancelled.code, 1, 'watching a cancelled experiment exits non-zero');
   });
 
+  test('submit --wait follows to the end and exits 1 when a trial failed', async () => {
+    const token = ['--token-file', join(dir, 'token')];
+    const waiting = ballastProcess(['submit', join(dir, 'spec.yaml'), '--wait', ...token], env, /^\S+\n/);
+    await waiting.started;
+    let failedOne = false;
+    for (;;) {
+      const lease = await client.acquireTrial('sim-wait', { waitMs: 2000 });
+      if (!lease) break;
+      if (!failedOne) {
+        failedOne = true;
+        await client.failTrial(lease.leaseId, { message: 'labels do not match the task', kind: 'data_error', retryable: false });
+        continue;
+      }
+      await client.completeTrial(lease.leaseId, { ...sampleResult, config: lease.config, seeds: lease.seeds, degenerate: false, degenerate_reason: undefined, diverged: undefined });
+    }
+    const run = await waiting.done;
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /FAILED after 1 attempt\(s\): labels do not match the task/);
+    assert.match(run.stdout, /mean ± std/, 'the summary table is printed at the end');
+  });
+
   test('users see what is wrong: the field, the line, the token, the address', async () => {
     const token = ['--token-file', join(dir, 'token')];
     const bad = await ballast(['submit', join(dir, 'bad.yaml'), ...token], env);

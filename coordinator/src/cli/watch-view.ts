@@ -127,9 +127,9 @@ export class WatchView {
     if (trial.state === 'running') this.ensureBar(trial);
     else this.dropBar(trial.id);
     if (previous?.state === trial.state && previous.attempts === trial.attempts) return;
-    // The first snapshot is summarised by the experiment line (say only what is running); a
+    // The first snapshot is summarised by the experiment line (say only what runs or failed); a
     // reconnection's snapshot reports what changed while the stream was down.
-    if (inSnapshot && !previous && trial.state !== 'running') return;
+    if (inSnapshot && !previous && trial.state !== 'running' && trial.state !== 'failed') return;
     switch (trial.state) {
       case 'running':
         this.line(`${trial.id} running (attempt ${trial.attempts}${trial.worker_id ? ` on ${trial.worker_id}` : ''})`);
