@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { CoordinatorClient } from '../coordinator/src/client/coordinator-client.ts';
 import type { ExperimentResults } from '../coordinator/src/results/experiment-results.ts';
+import { freePort } from './helpers/free-port.ts';
 import { natsServerSkipReason, startNatsServer } from './helpers/nats-server.ts';
 import type { NatsServer } from './helpers/nats-server.ts';
 import { startCoordinatorProcess, startTrainerProcess, stopAll, waitForExperiment } from './helpers/ballast-process.ts';
@@ -35,10 +36,13 @@ interface Cluster {
 
 async function startCluster(t: { after(fn: () => unknown): void }, options: { nats?: string; trainers?: number } = {}): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), 'ballast-it-'));
-  const coordinator = await startCoordinatorProcess({ stateDir: join(dir, 'state'), leaseTtlSeconds: 4, ...(options.nats ? { nats: options.nats } : {}) });
+  // Trainers start first, as pods may: they retry until the coordinator answers (and it saves
+  // their start-up time from every test).
+  const port = await freePort();
   const trainers = Array.from({ length: options.trainers ?? 2 }, (_, i) =>
-    startTrainerProcess({ coordinator: coordinator.address, workerId: `t${i + 1}`, outDir: join(dir, 'trials'), ...(options.nats ? { nats: options.nats } : {}) }),
+    startTrainerProcess({ coordinator: `127.0.0.1:${port}`, workerId: `t${i + 1}`, outDir: join(dir, 'trials'), ...(options.nats ? { nats: options.nats } : {}) }),
   );
+  const coordinator = await startCoordinatorProcess({ stateDir: join(dir, 'state'), port, leaseTtlSeconds: 4, ...(options.nats ? { nats: options.nats } : {}) });
   const client = new CoordinatorClient({ address: coordinator.address });
   const cluster = { dir, coordinator, trainers, client };
   t.after(async () => {
@@ -89,7 +93,7 @@ test('a sweep of 6 trials on 2 trainers completes, each trial once, progress and
   });
   await sub.flush();
 
-  const { experimentId } = await cluster.client.submitExperiment(spec('it-sweep', 30));
+  const { experimentId } = await cluster.client.submitExperiment(spec('it-sweep', 20));
   const results = await waitForExperiment(cluster.client, experimentId, SWEEP_TIMEOUT_MS);
   assertCountedOnce(results);
   assert.ok(results.trials.every((trial) => trial.attempts === 1));
@@ -102,7 +106,7 @@ test('a sweep of 6 trials on 2 trainers completes, each trial once, progress and
   for (const trial of results.trials) {
     const of = (kind: string) => messages.filter((m) => m.subject === `ballast.${experimentId}.${trial.id}.${kind}`);
     assert.ok(of('progress').length >= 1, `${trial.id}: progress on NATS`);
-    assert.ok(of('progress').length <= 30, `${trial.id}: progress is throttled (${of('progress').length} messages for 30 steps)`);
+    assert.ok(of('progress').length <= 20, `${trial.id}: progress is throttled (${of('progress').length} messages for 20 steps)`);
     assert.ok(of('eval').length >= 1, `${trial.id}: eval on NATS`);
     const states = of('state').map((m) => `${String(m.payload.source)}:${String(m.payload.state)}`);
     assert.ok(states.includes('trainer:running') && states.includes('trainer:succeeded'), `${trial.id}: trainer states ${states.join(',')}`);
@@ -113,7 +117,7 @@ test('a sweep of 6 trials on 2 trainers completes, each trial once, progress and
 
 test('kill -9 of a trainer mid-trial: its trial runs again and every trial is counted once', async (t) => {
   const cluster = await startCluster(t);
-  const { experimentId } = await cluster.client.submitExperiment(spec('it-kill-trainer', 60));
+  const { experimentId } = await cluster.client.submitExperiment(spec('it-kill-trainer', 40));
   const victim = await trialRunningPastStep(cluster.client, experimentId, 5);
   const index = cluster.trainers.findIndex((_, i) => `t${i + 1}` === victim.workerId);
   assert.ok(index >= 0, `worker ${victim.workerId}`);
@@ -129,7 +133,7 @@ test('kill -9 of a trainer mid-trial: its trial runs again and every trial is co
 
 test('kill -9 of the coordinator mid-sweep and a restart: the sweep completes with nothing lost', async (t) => {
   const cluster = await startCluster(t);
-  const { experimentId } = await cluster.client.submitExperiment(spec('it-kill-coordinator', 40));
+  const { experimentId } = await cluster.client.submitExperiment(spec('it-kill-coordinator', 30));
   // Wait until one trial is done and others run, so that both finished and in-flight work are at stake.
   const until = Date.now() + 90_000;
   let before: ExperimentResults | undefined;
@@ -162,7 +166,7 @@ test('NATS stopped mid-sweep: the sweep still completes and the trainers count t
   t.after(() => nats.dispose());
   const cluster = await startCluster(t, { nats: nats.url });
   await Promise.all(cluster.trainers.map((tr) => tr.waitForLog((l) => l.msg === 'nats: connected', 30_000)));
-  const { experimentId } = await cluster.client.submitExperiment(spec('it-nats-down', 30));
+  const { experimentId } = await cluster.client.submitExperiment(spec('it-nats-down', 20));
   await trialRunningPastStep(cluster.client, experimentId, 3);
   await nats.stop();
 
@@ -177,7 +181,7 @@ test('NATS stopped mid-sweep: the sweep still completes and the trainers count t
 
 test('SIGTERM hands the running trial back at once (no lease expiry) and the trainer exits', async (t) => {
   const cluster = await startCluster(t);
-  const { experimentId } = await cluster.client.submitExperiment(spec('it-sigterm', 60));
+  const { experimentId } = await cluster.client.submitExperiment(spec('it-sigterm', 40));
   const victim = await trialRunningPastStep(cluster.client, experimentId, 5);
   const index = cluster.trainers.findIndex((_, i) => `t${i + 1}` === victim.workerId);
   const trainer = cluster.trainers[index]!;
