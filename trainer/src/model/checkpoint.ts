@@ -61,12 +61,12 @@ export function loadModel(model: string, options: LoadModelOptions): LoadedModel
     const { config: base, vocabFiles } = builtinModel(model.slice(BUILTIN_PREFIX.length));
     const config = withHead(base, options.numLabels, options.labels ? [...options.labels] : undefined);
     const weights = initBertParams(config, options.initSeed);
-    const names = [...weights.keys()];
+    // Nothing is "missing": every weight is random by design, which the head reason says once.
     return {
       config,
       weights,
       vocabFiles,
-      report: { source: model, loaded: [], renamed: [], missing: names, unexpected: [], ignored: [], head: 'fresh', headReason: 'builtin model: random weights from the init seed', dtypes: {} },
+      report: { source: model, loaded: [], renamed: [], missing: [], unexpected: [], ignored: [], head: 'fresh', headReason: 'builtin model: all weights random from the init seed', dtypes: {} },
     };
   }
   return loadCheckpointDir(model, options);
