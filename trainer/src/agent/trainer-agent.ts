@@ -53,6 +53,8 @@ export interface TrainerAgentOptions {
   exitWhenIdle?: boolean;
   /** How long to keep retrying a terminal report while the coordinator is unreachable (default 10 min). */
   reportRetryMs?: number;
+  /** Fetch the next lease during the final evaluation (default true; off only to measure what it saves). */
+  prefetch?: boolean;
 }
 
 type StopCause = 'shutdown' | 'cancel' | 'lost';
@@ -195,7 +197,7 @@ export class TrainerAgent {
 
   /** Asks for the next lease while the current trial finishes. Never throws. */
   private startPrefetch(): void {
-    if (this.prefetch || this.stopping) return;
+    if (this.prefetch || this.stopping || this.options.prefetch === false) return;
     this.prefetch = (async () => {
       try {
         const grant = await this.options.link.acquireTrial(this.options.workerId, { waitMs: 0 }, { signal: this.acquireAbort.signal, timeoutMs: 10_000 });
@@ -259,7 +261,10 @@ export class TrainerAgent {
 
     this.metrics.trialStarted();
     publisher.state('running');
-    log.info({ config: grant.config }, 'trial started');
+    // waitedMs: from the previous trial's end to this start, the part of the idle gap the control
+    // plane is responsible for (the rest, up to the first step, is loading data and model).
+    const waitedMs = this.lastTrialEnd === undefined ? undefined : Math.round((t0 - this.lastTrialEnd) * 10) / 10;
+    log.info({ config: grant.config, ...(waitedMs !== undefined ? { waitedMs } : {}) }, 'trial started');
     try {
       // Stopped between the acquire and here: do not even load the data.
       if (held.controller.signal.aborted) throw new TrialCancelledError(0, held.reason);

@@ -29,6 +29,7 @@ interface TrainerFlags extends ClientFlags {
   heartbeatInterval: string;
   progressInterval: string;
   exitWhenIdle?: boolean;
+  prefetch: boolean;
   logLevel: string;
 }
 
@@ -58,6 +59,7 @@ export function register(program: Command): void {
       .option('--heartbeat-interval <seconds>', 'longest time between heartbeats (shorter when the lease TTL asks)', '5')
       .option('--progress-interval <seconds>', 'shortest time between two NATS progress messages of a trial', '0.5')
       .option('--exit-when-idle', 'exit once the coordinator has no trial to give (batch jobs)')
+      .option('--no-prefetch', 'do not ask for the next trial during the final evaluation (to measure what prefetching saves)')
       .option('--log-level <level>', 'pino log level', process.env.BALLAST_LOG_LEVEL ?? 'info'),
   ).action(async (flags: TrainerFlags) => {
     process.exitCode = await runTrainer(flags);
@@ -102,6 +104,7 @@ async function runTrainer(flags: TrainerFlags): Promise<number> {
     ...(metrics ? { metrics } : {}),
     heartbeatIntervalMs,
     ...(flags.exitWhenIdle ? { exitWhenIdle: true } : {}),
+    prefetch: flags.prefetch,
   });
 
   const onSignal = (signal: NodeJS.Signals) => {
