@@ -1,4 +1,6 @@
 import { test } from 'node:test';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -192,4 +194,31 @@ test('GLUE from the hub parquet becomes the tsv layout the presets read (RTE, Co
 
 test('an unknown task is refused', async () => {
   await assert.rejects(downloadGlue('wnli', { root: '/nonexistent' }), /unknown GLUE task 'wnli'/);
+});
+
+test('the CLI: ballast download model / glue against HF_ENDPOINT, and pytorch_model.bin refused with exit 2', async (t) => {
+  const { hub, root } = await setup(t);
+  hostModel(hub, 'org/tiny');
+  hostModel(hub, 'org/old', { safetensors: false });
+  const cols = { sentence1: 'STRING', sentence2: 'STRING', label: 'INT64', idx: 'INT32' } as const;
+  hub.add('dataset', 'nyu-mll/glue', 'rte/train-00000-of-00001.parquet', parquet({ sentence1: ['a.'], sentence2: ['b.'], label: [0], idx: [0] }, cols), { lfs: true });
+  hub.add('dataset', 'nyu-mll/glue', 'rte/validation-00000-of-00001.parquet', parquet({ sentence1: ['c.'], sentence2: ['d.'], label: [1], idx: [0] }, cols), { lfs: true });
+  const bin = fileURLToPath(new URL('../../../bin/ballast.mjs', import.meta.url));
+  // Asynchronously: the fake hub lives in this process and must answer while the CLI runs.
+  const run = (...args: string[]) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [bin, 'download', ...args, '--data-root', root], { env: { ...process.env, HF_ENDPOINT: hub.endpoint, HF_TOKEN: '' } }, (error, stdout, stderr) =>
+        resolve({ status: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+  const model = await run('model', 'org/tiny');
+  assert.equal(model.status, 0, model.stderr);
+  assert.match(model.stdout, /org\/tiny@main -> .*models\/org\/tiny/);
+  assert.match(model.stdout, /model\.safetensors \(300000 bytes, checksum ok\)/);
+  const glue = await run('glue', 'rte');
+  assert.equal(glue.status, 0, glue.stderr);
+  assert.match(glue.stdout, /rte -> .*glue\/RTE: train\.tsv 1 rows, dev\.tsv 1 rows/);
+  const old = await run('model', 'org/old');
+  assert.equal(old.status, 2);
+  assert.match(old.stderr, /only pytorch_model\.bin/);
 });
