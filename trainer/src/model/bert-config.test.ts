@@ -63,6 +63,7 @@ test('bad values name the file and key', () => {
   rejects({ ...BASE, num_labels: 3, id2label: { 0: 'a', 1: 'b' } }, 'id2label', /2 labels but num_labels is 3/);
   rejects({ ...BASE, problem_type: 'multi_label_classification' }, 'problem_type', /expected/);
   rejects({ ...BASE, num_labels: 1, problem_type: 'single_label_classification' }, 'problem_type', /does not fit num_labels 1/);
+  rejects({ ...BASE, model_type: 'roberta' }, 'model_type', /only BERT/);
   rejects({ ...BASE, position_embedding_type: 'relative_key' }, 'position_embedding_type', /absolute/);
   assert.throws(() => parseBertConfig([1], 'config.json'), /config\.json: expected a JSON object/);
 });

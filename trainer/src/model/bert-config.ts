@@ -94,6 +94,12 @@ export function parseBertConfig(json: unknown, file: string): BertConfig {
   if (hiddenSize % numAttentionHeads !== 0) {
     throw new CheckpointError(file, `hidden_size ${hiddenSize} is not a multiple of num_attention_heads ${numAttentionHeads}`, 'num_attention_heads');
   }
+  // RoBERTa, ELECTRA, DistilBERT… differ in names or semantics (RoBERTa offsets its positions by
+  // padding_idx + 1): loading one as BERT would run and silently compute something else.
+  const modelType = obj.model_type ?? 'bert';
+  if (modelType !== 'bert') {
+    throw new CheckpointError(file, `only BERT checkpoints ('bert') are supported, got ${JSON.stringify(modelType)}`, 'model_type');
+  }
   const positionType = obj.position_embedding_type ?? 'absolute';
   if (positionType !== 'absolute') {
     throw new CheckpointError(file, `only 'absolute' is supported, got ${JSON.stringify(positionType)}`, 'position_embedding_type');
