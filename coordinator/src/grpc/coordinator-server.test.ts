@@ -155,6 +155,13 @@ describe('coordinator over gRPC', () => {
     await rejectsWith(client.getExperiment('no-such-experiment'), Code.NOT_FOUND);
     await rejectsWith(client.cancelExperiment('no-such-experiment'), Code.NOT_FOUND);
     await rejectsWith(client.listTrials('no-such-experiment'), Code.NOT_FOUND);
+    await rejectsWith(
+      (async () => {
+        for await (const _ of client.watchExperiment('no-such-experiment')) assert.fail('no events for an unknown experiment');
+      })(),
+      Code.NOT_FOUND,
+      /no-such-experiment/,
+    );
   });
 
   test('a client call can be aborted and times out', async () => {

@@ -165,7 +165,8 @@ export function addService<T extends GenServiceMethods>(
           } catch (error) {
             const rpcError = mapError(error);
             finish(started, rpcError.code);
-            if (!context.signal.aborted) call.destroy(Object.assign(new Error(rpcError.details), toStatus(rpcError)));
+            // 'error' is how grpc-js takes a status for a stream (destroy() would skip sending it).
+            if (!context.signal.aborted) call.emit('error', Object.assign(new Error(rpcError.details), toStatus(rpcError)));
           }
         })();
       };

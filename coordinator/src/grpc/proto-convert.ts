@@ -47,12 +47,16 @@ function jsonSafe(value: unknown): JsonValue {
 const isFloat = (scalar: ScalarType) => scalar === ScalarType.DOUBLE || scalar === ScalarType.FLOAT;
 const isWellKnown = (schema: DescMessage) => schema.typeName.startsWith('google.protobuf.');
 
+/** "NaN", "Infinity", "-Infinity" back to numbers (only called for float fields). */
+function fix(item: JsonValue): JsonValue {
+  return typeof item === 'string' ? Number(item) : item;
+}
+
 /** Undoes the JSON mapping's string form of non-finite doubles, guided by the schema. */
 function restoreNonFinite(schema: DescMessage, json: JsonObject): void {
   for (const field of schema.fields) {
     const value = json[field.name];
     if (value === undefined) continue;
-    const fix = (item: JsonValue) => (typeof item === 'string' ? Number(item) : item);
     switch (field.fieldKind) {
       case 'scalar':
         if (isFloat(field.scalar)) json[field.name] = fix(value);
