@@ -169,6 +169,7 @@ export async function localRun(options: LocalRunOptions): Promise<LocalRunOutcom
       throw error;
     }
     const before = coordinator.core.getExperiment(experimentId);
+    options.out.write(`experiment ${experimentId} on the embedded coordinator ${coordinator.address} (ballast status ${experimentId} --coordinator ${coordinator.address})\n`);
     if (resumed) {
       const c = before.counts;
       options.out.write(`resuming ${experimentId}: ${c.succeeded + c.failed + c.cancelled}/${before.trials} trials done${c.running > 0 ? `, ${c.running} were running (queued again once their leases expire)` : ''}\n`);
