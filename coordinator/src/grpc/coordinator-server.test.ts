@@ -164,6 +164,36 @@ describe('coordinator over gRPC', () => {
     );
   });
 
+  test('shutdown ends watch streams with UNAVAILABLE at once, not after the grace period', async () => {
+    const otherDir = mkdtempSync(join(tmpdir(), 'ballast-grpc-shutdown-'));
+    const otherCore = await CoordinatorCore.open({ stateDir: otherDir });
+    const other = await serveCoordinator({ core: otherCore, leaseTtlMs: 5000, listen: '127.0.0.1:0' });
+    const watcher = new CoordinatorClient({ address: other.address });
+    try {
+      const { experimentId } = await watcher.submitExperiment(spec);
+      const events: string[] = [];
+      const watching = (async () => {
+        for await (const event of watcher.watchExperiment(experimentId)) events.push(event.type);
+      })().then(
+        () => assert.fail('the stream ended without a status'),
+        (error: unknown) => error,
+      );
+      const waiting = watcher.acquireTrial('idle', { waitMs: 20_000 }).catch((error: unknown) => error);
+      while (events.length < 5) await new Promise((resolve) => setTimeout(resolve, 20));
+      const started = Date.now();
+      await other.shutdown(10_000);
+      assert.ok(Date.now() - started < 5000, `shutdown took ${Date.now() - started} ms`);
+      const error = await watching;
+      assert.ok(error instanceof RpcError && error.code === Code.UNAVAILABLE, String(error));
+      assert.match(error.details, /shutting down/);
+      await waiting;
+    } finally {
+      watcher.close();
+      await otherCore.close();
+      rmSync(otherDir, { recursive: true, force: true });
+    }
+  });
+
   test('a client call can be aborted and times out', async () => {
     const abort = new AbortController();
     const pending = client.acquireTrial('w-abort', { waitMs: 10_000 }, { signal: abort.signal });

@@ -70,18 +70,29 @@ export function serviceDefinition(service: GenService<GenServiceMethods>): grpc.
   return definition;
 }
 
-function handlerContext(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): HandlerContext {
+function handlerContext(
+  call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
+  shutdown: AbortSignal | undefined,
+): HandlerContext & { dispose(): void } {
   // The signal is made on first use: most unary handlers never look at it, and an
-  // AbortController plus a listener per call is measurable at thousands of calls per second.
+  // AbortController plus listeners per call is measurable at thousands of calls per second.
   let abort: AbortController | undefined;
+  let stop: (() => void) | undefined;
   return {
+    dispose() {
+      // Drop the listener with the call, or a long-lived server would collect one per call.
+      if (stop) shutdown?.removeEventListener('abort', stop);
+    },
     get signal() {
       if (!abort) {
         const controller = new AbortController();
         abort = controller;
         const cancel = () => controller.abort(new RpcError(Code.CANCELLED, 'the client cancelled the call'));
+        stop = () => controller.abort(new RpcError(Code.UNAVAILABLE, 'the server is shutting down'));
         if (call.cancelled) cancel();
         else call.once('cancelled', cancel);
+        if (shutdown?.aborted) stop();
+        else shutdown?.addEventListener('abort', stop, { once: true });
       }
       return abort.signal;
     },
@@ -113,7 +124,12 @@ export function addService<T extends GenServiceMethods>(
   server: grpc.Server,
   service: GenService<T>,
   impl: ServiceImpl<T>,
-  options: { mapError?: ErrorMapper; observer?: CallObserver } = {},
+  options: {
+    mapError?: ErrorMapper;
+    observer?: CallObserver;
+    /** Aborted when the server starts shutting down: streams end with UNAVAILABLE, long polls return. */
+    shutdown?: AbortSignal;
+  } = {},
 ): void {
   const mapError = options.mapError ?? RpcError.from;
   const handlers: grpc.UntypedServiceImplementation = {};
@@ -125,13 +141,15 @@ export function addService<T extends GenServiceMethods>(
       const unary = handler as UnaryHandler<Method>;
       handlers[method.localName] = (call: grpc.ServerUnaryCall<MessageShape<DescMessage>, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         const started = performance.now();
-        const context = handlerContext(call);
+        const context = handlerContext(call, options.shutdown);
         unary(call.request as never, context).then(
           (response) => {
+            context.dispose();
             finish(started, Code.OK);
             callback(null, create(method.output, response as never));
           },
           (error: unknown) => {
+            context.dispose();
             const rpcError = mapError(error);
             finish(started, rpcError.code);
             callback(toStatus(rpcError));
@@ -142,7 +160,7 @@ export function addService<T extends GenServiceMethods>(
       const streaming = handler as ServerStreamingHandler<Method>;
       handlers[method.localName] = (call: grpc.ServerWritableStream<MessageShape<DescMessage>, unknown>) => {
         const started = performance.now();
-        const context = handlerContext(call);
+        const context = handlerContext(call, options.shutdown);
         void (async () => {
           try {
             for await (const response of streaming(call.request as never, context)) {
@@ -160,6 +178,13 @@ export function addService<T extends GenServiceMethods>(
                 });
               }
             }
+            if (options.shutdown?.aborted && !call.cancelled) {
+              // Tell the client to come back (to this server restarted, or another): UNAVAILABLE is
+              // what clients retry.
+              finish(started, Code.UNAVAILABLE);
+              call.emit('error', Object.assign(new Error('the server is shutting down'), { code: grpc.status.UNAVAILABLE, details: 'the server is shutting down' }));
+              return;
+            }
             finish(started, context.signal.aborted ? Code.CANCELLED : Code.OK);
             if (!context.signal.aborted) call.end();
           } catch (error) {
@@ -167,6 +192,8 @@ export function addService<T extends GenServiceMethods>(
             finish(started, rpcError.code);
             // 'error' is how grpc-js takes a status for a stream (destroy() would skip sending it).
             if (!context.signal.aborted) call.emit('error', Object.assign(new Error(rpcError.details), toStatus(rpcError)));
+          } finally {
+            context.dispose();
           }
         })();
       };

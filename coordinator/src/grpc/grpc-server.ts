@@ -27,8 +27,11 @@ export interface GrpcServerOptions {
   token?: string;
   /** Allow a non-loopback address without TLS or token. */
   insecure?: boolean;
-  /** Registers the application services on the server (through the bridge's addService). */
-  register(server: grpc.Server): void;
+  /**
+   * Registers the application services on the server (through the bridge's addService);
+   * `shutdown` aborts when the server starts shutting down (pass it to addService).
+   */
+  register(server: grpc.Server, shutdown: AbortSignal): void;
   /** Files whose services and messages server reflection describes. */
   reflectionFiles: DescFile[];
   /** Service names reported by the health service besides the overall status (""). */
@@ -125,7 +128,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
     interceptors: options.token !== undefined ? [tokenInterceptor(options.token)] : [],
   });
-  options.register(server);
+  const stopping = new AbortController();
+  options.register(server, stopping.signal);
   const health = new HealthImplementation(Object.fromEntries(['', ...options.healthServices].map((name) => [name, 'SERVING'])));
   health.addToServer(server);
   new ReflectionService(reflectionPackage(options.reflectionFiles)).addToServer(server);
@@ -143,6 +147,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     address: `${dialHost.includes(':') ? `[${dialHost}]` : dialHost}:${port}`,
     async shutdown(graceMs) {
       for (const name of ['', ...options.healthServices]) health.setStatus(name, 'NOT_SERVING');
+      // Streams and long polls would otherwise hold tryShutdown for the whole grace period.
+      stopping.abort();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           server.forceShutdown();
