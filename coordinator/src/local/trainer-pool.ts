@@ -66,7 +66,7 @@ export class TrainerPool {
 
   private spawn(slot: Slot): void {
     const o = this.options;
-    const args = [BALLAST_BIN, 'trainer', '--coordinator', o.coordinator, '--out-dir', o.outDir, '--worker-id', `local-${slot.index}`];
+    const args = [BALLAST_BIN, 'trainer', '--coordinator', o.coordinator, '--out-dir', o.outDir, '--worker-id', `local-${slot.index}`, '--parent-pid', String(process.pid)];
     if (o.nats) args.push('--nats', o.nats);
     if (o.dataRoot) args.push('--data-root', o.dataRoot);
     if (o.backend) args.push('--backend', o.backend);

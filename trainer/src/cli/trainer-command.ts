@@ -30,6 +30,7 @@ interface TrainerFlags extends ClientFlags {
   progressInterval: string;
   exitWhenIdle?: boolean;
   prefetch: boolean;
+  parentPid?: string;
   logLevel: string;
 }
 
@@ -59,6 +60,7 @@ export function register(program: Command): void {
       .option('--heartbeat-interval <seconds>', 'longest time between heartbeats (shorter when the lease TTL asks)', '5')
       .option('--progress-interval <seconds>', 'shortest time between two NATS progress messages of a trial', '0.5')
       .option('--exit-when-idle', 'exit once the coordinator has no trial to give (batch jobs)')
+      .option('--parent-pid <pid>', 'stop (handing the trial back) when this process is gone; `ballast run` passes its own pid so that no trainer outlives it')
       .option('--no-prefetch', 'do not ask for the next trial during the final evaluation (to measure what prefetching saves)')
       .option('--log-level <level>', 'pino log level', process.env.BALLAST_LOG_LEVEL ?? 'info'),
   ).action(async (flags: TrainerFlags) => {
@@ -120,6 +122,21 @@ async function runTrainer(flags: TrainerFlags): Promise<number> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // A parent killed with SIGKILL cannot stop its children; they notice it is gone instead.
+  const parentPid = flags.parentPid !== undefined ? Number(flags.parentPid) : undefined;
+  if (parentPid !== undefined && !(Number.isInteger(parentPid) && parentPid > 0)) throw new UsageError(`--parent-pid must be a process id, got '${flags.parentPid}'`);
+  const parentWatch: NodeJS.Timeout | undefined =
+    parentPid === undefined
+      ? undefined
+      : setInterval(() => {
+          try {
+            process.kill(parentPid, 0);
+          } catch {
+            clearInterval(parentWatch);
+            log.warn({ parentPid }, 'the parent process is gone; stopping');
+            onSignal('SIGTERM');
+          }
+        }, 1000).unref();
   log.info({ workerId, coordinator: options.address, nats: natsUrl ?? null, backend: backend.name, dataRoot: root }, 'trainer starting');
   try {
     await agent.run();
@@ -129,6 +146,7 @@ async function runTrainer(flags: TrainerFlags): Promise<number> {
     if (error instanceof RpcError) throw describeRpcError(error, options.address);
     throw error;
   } finally {
+    if (parentWatch) clearInterval(parentWatch);
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     client.close();
