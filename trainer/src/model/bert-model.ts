@@ -38,7 +38,10 @@ export interface ForwardOptions {
   training: boolean;
   /** The trial's dropout_seed; masks are a pure function of (dropoutSeed, step, site). */
   dropoutSeed?: number;
-  /** The update index; a new step draws new masks. */
+  /**
+   * The update index; a new step draws new masks. Two training forwards with the same (seed, step)
+   * get the same masks, so micro-batches of one update need distinct values here.
+   */
   step?: number;
 }
 
