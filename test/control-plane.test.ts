@@ -92,6 +92,8 @@ test('a sweep of 6 trials on 2 trainers completes, each trial once, progress and
     },
   });
   await sub.flush();
+  // Progress is best-effort: what a trainer publishes before its bus connects is dropped (and counted).
+  await Promise.all(cluster.trainers.map((tr) => tr.waitForLog((l) => l.msg === 'nats: connected', 30_000)));
 
   const { experimentId } = await cluster.client.submitExperiment(spec('it-sweep', 20));
   const results = await waitForExperiment(cluster.client, experimentId, SWEEP_TIMEOUT_MS);
