@@ -18,7 +18,8 @@ Script mode (writes the fixtures the TypeScript tests compare against; needs Deb
 run with /usr/bin/python3):
     /usr/bin/python3 torch_bert.py CHECKPOINT_DIR BATCHES.json OUT.json
 BATCHES.json: [{"input_ids": [[..]], "attention_mask": [[..]], "token_type_ids": [[..]], "labels": [..]}, ...]
-OUT.json: {"torch_version", "batches": [{"logits": [[..]], "loss": x}, ...]}
+OUT.json: {"torch_version", "batches": [{"logits": [[..]], "loss": x, "grads" (first batch only):
+          {name: {"norm", "sum", "first": [4 values]}}}, ...]}
 """
 import json
 import math
@@ -278,14 +279,24 @@ def _run_fixture(checkpoint_dir, batches_path, out_path):
     with open(batches_path) as f:
         batches = json.load(f)
     results = []
-    with torch.no_grad():
-        for b in batches:
-            ids = torch.tensor(b["input_ids"], dtype=torch.long)
-            mask = torch.tensor(b["attention_mask"], dtype=torch.long)
-            types = torch.tensor(b["token_type_ids"], dtype=torch.long)
-            logits = model(ids, mask, types)
-            labels = torch.tensor(b["labels"], dtype=torch.float32 if model.num_labels == 1 else torch.long)
-            results.append({"logits": logits.tolist(), "loss": model.loss(logits, labels).item()})
+    for i, b in enumerate(batches):
+        ids = torch.tensor(b["input_ids"], dtype=torch.long)
+        mask = torch.tensor(b["attention_mask"], dtype=torch.long)
+        types = torch.tensor(b["token_type_ids"], dtype=torch.long)
+        labels = torch.tensor(b["labels"], dtype=torch.float32 if model.num_labels == 1 else torch.long)
+        model.zero_grad(set_to_none=True)
+        logits = model(ids, mask, types)
+        loss = model.loss(logits, labels)
+        out = {"logits": logits.tolist(), "loss": loss.item()}
+        if i == 0:
+            # Gradients of the first batch's loss, summarised per parameter (HF layout): L2 norm,
+            # sum and the first 4 values, enough to catch a wrong or transposed gradient.
+            loss.backward()
+            out["grads"] = {
+                name: {"norm": p.grad.norm().item(), "sum": p.grad.sum().item(), "first": p.grad.flatten()[:4].tolist()}
+                for name, p in model.named_parameters()
+            }
+        results.append(out)
     with open(out_path, "w") as f:
         json.dump({"torch_version": torch.__version__, "batches": results}, f, indent=1)
         f.write("\n")
