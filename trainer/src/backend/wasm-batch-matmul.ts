@@ -93,8 +93,17 @@ export function makeFastBatchMatMul(stock: tf.KernelFunc): tf.KernelFunc {
       const bData = tensorData(backend, b3);
       const outData = tensorData(backend, out);
       if (batchB === 1) {
-        // One right-hand side for the whole batch (Linear layers on [batch, seq, hidden]).
-        product2d(backend, aData.id, bData.id, outData.id, batchA * m, k, n);
+        // One right-hand side for the whole batch (Linear layers on [batch, seq, hidden]). Through a
+        // view id, like every right-hand side here: XNNPACK keeps a packed copy of the right-hand
+        // side cached per id until that id is disposed, which for a gradient dy (dW = xᵀ·dy) means
+        // until the whole backward pass ends, hundreds of MB for bert-base; packing again per call
+        // costs O(k·n) against the product's O(m·k·n).
+        const bId = view(backend, bData.memoryOffset, k * n);
+        try {
+          product2d(backend, aData.id, bId, outData.id, batchA * m, k, n);
+        } finally {
+          backend.wasm.tfjs.disposeData(bId);
+        }
       } else {
         for (let i = 0; i < batch; i++) {
           const aOffset = aData.memoryOffset + (batchA === 1 ? 0 : i * m * k * 4);
