@@ -27,6 +27,12 @@ function trialMetric(trial: TrialRecord, metric: string): string {
   return value === undefined ? '' : value.toFixed(4);
 }
 
+function runningText(trial: TrialRecord): string {
+  const where = trial.worker_id ? `on ${trial.worker_id}` : '';
+  const p = trial.progress;
+  return [p ? `step ${p.step}/${p.total_steps}` : 'starting', where].filter(Boolean).join(' ');
+}
+
 export function trialsTable(results: ExperimentResults): string {
   const metric = results.summary.find((s) => s.metric)?.metric || 'metric';
   const rows = results.trials.map((trial) => [
@@ -37,9 +43,9 @@ export function trialsTable(results: ExperimentResults): string {
     String(trial.seeds.seed),
     trialMetric(trial, metric),
     trial.degenerate ? `yes${trial.degenerate_reason ? ` (${trial.degenerate_reason})` : ''}` : '',
-    trial.state === 'failed' || trial.state === 'queued' ? (trial.errors.at(-1) ?? '') : '',
+    trial.state === 'running' ? runningText(trial) : trial.state === 'failed' || trial.state === 'queued' ? (trial.errors.at(-1) ?? '') : '',
   ]);
-  return textTable(['trial', 'config', 'state', 'attempts', 'seed', metric, 'degenerate', 'last error'], rows);
+  return textTable(['trial', 'config', 'state', 'attempts', 'seed', metric, 'degenerate', 'progress / last error'], rows);
 }
 
 export function summaryTable(summary: readonly ConfigurationSummary[]): string {
