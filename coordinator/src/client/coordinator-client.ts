@@ -121,9 +121,19 @@ export class CoordinatorClient {
     return (await this.rpc.listExperiments({}, this.call(options))).experiments.map(experimentFromProto);
   }
 
-  async listTrials(experimentId: string, states: TrialState[] = [], options?: CallOptions): Promise<TrialRecord[]> {
-    const reply = await this.rpc.listTrials({ experimentId, states: states.map(trialStateToProto) }, this.call(options));
-    return reply.trials.map(trialFromProto);
+  /** Every trial (in expansion order), fetched page by page. */
+  async listTrials(experimentId: string, states: TrialState[] = [], options?: CallOptions & { pageSize?: number }): Promise<TrialRecord[]> {
+    const trials: TrialRecord[] = [];
+    let pageToken = '';
+    do {
+      const reply = await this.rpc.listTrials(
+        { experimentId, states: states.map(trialStateToProto), pageSize: options?.pageSize ?? 0, pageToken },
+        this.call(options),
+      );
+      for (const trial of reply.trials) trials.push(trialFromProto(trial));
+      pageToken = reply.nextPageToken;
+    } while (pageToken !== '');
+    return trials;
   }
 
   /** Every trial and the per-configuration summary: the `status --json` / `results --json` shape. */

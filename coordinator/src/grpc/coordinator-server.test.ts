@@ -70,6 +70,7 @@ describe('coordinator over gRPC', () => {
     assert.ok((await client.listExperiments()).some((e) => e.id === experimentId));
     const trials = await client.listTrials(experimentId);
     assert.equal(trials.length, 4);
+    assert.deepEqual((await client.listTrials(experimentId, [], { pageSize: 3 })).map((t) => t.id), trials.map((t) => t.id), 'pages add up to the list');
     assert.deepEqual(new Set(trials.map((t) => t.config.optimizer)), new Set(['adamw', 'bertadam']));
 
     // Watch from the start in the background; it must end by itself when the experiment does.

@@ -26,6 +26,9 @@ import {
 } from './proto-convert.ts';
 import { Code, RpcError } from './rpc-error.ts';
 
+const DEFAULT_PAGE_SIZE = 500;
+const MAX_PAGE_SIZE = 5000;
+
 /** The part of the core the service calls (a fake can stand in for it in tests). */
 export type CoordinatorCoreApi = Pick<
   CoordinatorCore,
@@ -198,7 +201,14 @@ export function createCoordinatorService(options: CoordinatorServiceOptions): Se
           throw new InvalidArgumentError(`states[${i}]`, `not a trial state: ${TrialStateProto[state] ?? state}`);
         }
       });
-      return { trials: core.listTrials(id, states.length > 0 ? { state: states } : {}).map(trialToProto) };
+      const pageSize = request.pageSize === 0 ? DEFAULT_PAGE_SIZE : Math.min(request.pageSize, MAX_PAGE_SIZE);
+      // The token is the offset into the (stable, expansion-ordered) list; opaque to clients.
+      const offset = request.pageToken === '' ? 0 : Number(request.pageToken);
+      if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError('page_token', 'not a token from a previous page');
+      const trials = core.listTrials(id, states.length > 0 ? { state: states } : {});
+      const page = trials.slice(offset, offset + pageSize);
+      const next = offset + page.length;
+      return { trials: page.map(trialToProto), nextPageToken: next < trials.length ? String(next) : '' };
     },
 
     async cancelExperiment(request) {
