@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { UsageError } from '../../../cli/main.ts';
 import { CoordinatorClient, DEFAULT_COORDINATOR, RpcError, Code } from '../client/coordinator-client.ts';
+import { isLoopback } from '../grpc/grpc-server.ts';
 import type { CoordinatorClientOptions } from '../client/coordinator-client.ts';
 
 export interface ClientFlags {
@@ -45,6 +46,10 @@ export async function clientOptions(flags: ClientFlags): Promise<CoordinatorClie
   const address = flags.coordinator ?? process.env.BALLAST_COORDINATOR ?? DEFAULT_COORDINATOR;
   if (!/^(\[[^\]]+\]|[^:\s]+):\d+$/.test(address)) throw new UsageError(`--coordinator must be HOST:PORT, got '${address}'`);
   if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  const host = address.replace(/^\[|\]?:\d+$/g, '');
+  if (flags.tokenFile !== undefined && flags.tlsCa === undefined && !isLoopback(host)) {
+    process.stderr.write(`ballast: warning: sending the bearer token to ${address} without TLS (give --tls-ca): anyone on the path can read it\n`);
+  }
   return {
     address,
     ...(flags.tlsCa !== undefined ? { tlsCa: await readFlagFile('--tls-ca', flags.tlsCa) } : {}),
