@@ -15,12 +15,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { checkHealth } from '../coordinator/src/grpc/grpc-server.ts';
 import { dashboardQueries } from '../dashboards/src/dashboard-model.ts';
 import { REPO_ROOT, RULES_FILE, dashboards } from '../dashboards/src/generate.ts';
 import { K8S, kubectlSkipReason, kustomize, parseManifests, podTemplates } from './helpers/k8s-manifests.ts';
 import type { Container, K8sObject, PodTemplateRef } from './helpers/k8s-manifests.ts';
 import { LocalCluster, waitFor } from './helpers/local-pods.ts';
-import type { LocalProcess } from './helpers/local-pods.ts';
+import type { LocalPod, LocalProcess } from './helpers/local-pods.ts';
 import { natsServerPath } from './helpers/nats-server.ts';
 import { metricNames, ruleExpressions } from './helpers/ops-queries.ts';
 import { prometheusSkipReason, startPrometheus } from './helpers/prometheus-server.ts';
@@ -73,6 +74,7 @@ describe('the manifests run as local processes and Prometheus sees the sweep', {
   let submitCode: number | string;
   let sweepStart = 0;
   let sweepEnd = 0;
+  let placed: LocalPod[] = [];
 
   before(async () => {
     root = mkdtempSync(join(tmpdir(), 'ballast-local-cluster-'));
@@ -94,6 +96,7 @@ describe('the manifests run as local processes and Prometheus sees the sweep', {
     const trainerPods = [await cluster.addPod('ballast-trainer-a', trainerTemplate), await cluster.addPod('ballast-trainer-b', trainerTemplate)];
     const submitPod = await cluster.addPod('ballast-sweep-0', template(example, 'Job', (example.find((o) => o.kind === 'Job') as K8sObject).metadata.name));
     cluster.bindServices();
+    placed = [natsPod, coordinatorPod, ...trainerPods];
 
     // NATS listens where the ConfigMap says: point its ports at the pod's local ones.
     const conf = (natsConfig.data?.['nats.conf'] ?? '')
@@ -161,6 +164,25 @@ describe('the manifests run as local processes and Prometheus sees the sweep', {
     assert.ok(existsSync(join(root, 'pvc', 'ballast-coordinator-state', 'journal.jsonl')));
     const trainerLogs = cluster.processes.filter((p) => p.pod.startsWith('ballast-trainer')).map((p) => p.log()).join('\n');
     assert.match(trainerLogs, /"workerId":"ballast-trainer-a"/);
+  });
+
+  test("the kubelet's probes succeed against the running processes (gRPC health needs no token)", async () => {
+    let probes = 0;
+    for (const pod of placed) {
+      for (const c of pod.template.spec.containers) {
+        for (const probe of [c.startupProbe, c.readinessProbe, c.livenessProbe]) {
+          if (!probe) continue;
+          const named = probe.grpc?.port ?? probe.httpGet?.port;
+          const containerPort = typeof named === 'number' ? named : c.ports?.find((p) => p.name === named)?.containerPort;
+          const local = pod.ports.get(containerPort as number);
+          assert.ok(local, `${pod.name}: probe port ${named}`);
+          if (probe.grpc) assert.equal(await checkHealth(`127.0.0.1:${local}`), 'SERVING', `${pod.name} gRPC probe`);
+          else assert.ok(await httpOk(`http://127.0.0.1:${local}${probe.httpGet?.path ?? '/'}`), `${pod.name} HTTP probe ${probe.httpGet?.path}`);
+          probes++;
+        }
+      }
+    }
+    assert.ok(probes >= 6, `${probes} probes`);
   });
 
   test('every dashboard panel query returns data from the live sweep (DCGM panels excepted, by name)', async () => {
