@@ -2,6 +2,7 @@
 // process metrics, the two hooks main.ts passes to the gRPC server and the journal, and a plugin
 // that follows the core and serves `/metrics` once the core is open.
 import { Registry, collectDefaultMetrics } from 'prom-client';
+import { UsageError } from '../../../cli/main.ts';
 import type { CoordinatorPluginFactory } from '../main.ts';
 import type { CallObserver } from '../grpc/grpc-bridge.ts';
 import type { JournalWriteObserver } from '../state/journal.ts';
@@ -30,7 +31,8 @@ export function coordinatorExporter(listen: string): CoordinatorExporter {
         server = await serveMetrics(registry, listen);
       } catch (error) {
         detach();
-        throw new Error(`--metrics-listen ${listen}: ${(error as Error).message}`, { cause: error });
+        // A taken or unavailable port is the user's to fix: a plain message and exit 2, no stack.
+        throw new UsageError(`--metrics-listen ${listen}: ${(error as Error).message}`, { cause: error });
       }
       log.info({ address: server.address }, 'metrics listening');
       const running = server;
