@@ -18,12 +18,12 @@ import type { BallastProcess, CoordinatorProcess } from './helpers/ballast-proce
 
 const SWEEP_TIMEOUT_MS = 120_000;
 
-function spec(name: string, maxSteps: number) {
+function spec(name: string, maxSteps: number, seeds = 3) {
   return {
     name,
     base: { model: 'builtin:quickstart-tiny', task: { name: 'synthetic' }, max_seq_length: 32, batch_size: 16, learning_rate: 1e-3, max_steps: maxSteps, num_evals: 1 },
     sweep: { optimizer: ['adamw', 'bertadam'] },
-    seeds: 3,
+    seeds,
   };
 }
 
@@ -53,16 +53,16 @@ async function startCluster(t: { after(fn: () => unknown): void }, options: { na
   return cluster;
 }
 
-/** Every trial succeeded and was counted once: one result each, n = 3 per configuration. */
-function assertCountedOnce(results: ExperimentResults): void {
+/** Every trial succeeded and was counted once: one result each, n = seeds per configuration. */
+function assertCountedOnce(results: ExperimentResults, seeds = 3): void {
   assert.equal(results.experiment.state, 'succeeded', JSON.stringify(results.trials.map((t) => [t.id, t.state, t.errors])));
-  assert.equal(results.trials.length, 6);
-  assert.deepEqual(new Set(results.trials.map((t) => t.id)).size, 6);
+  assert.equal(results.trials.length, 2 * seeds);
+  assert.deepEqual(new Set(results.trials.map((t) => t.id)).size, 2 * seeds);
   for (const trial of results.trials) {
     assert.equal(trial.state, 'succeeded', `${trial.id}: ${trial.errors.join('; ')}`);
     assert.ok(trial.result, `${trial.id} has its result`);
   }
-  assert.deepEqual(results.summary.map((s) => s.n), [3, 3]);
+  assert.deepEqual(results.summary.map((s) => s.n), [seeds, seeds]);
 }
 
 /** Resolves with the id of the first trial seen running with at least `step` updates done. */
@@ -119,7 +119,7 @@ test('a sweep of 6 trials on 2 trainers completes, each trial once, progress and
 
 test('kill -9 of a trainer mid-trial: its trial runs again and every trial is counted once', async (t) => {
   const cluster = await startCluster(t);
-  const { experimentId } = await cluster.client.submitExperiment(spec('it-kill-trainer', 40));
+  const { experimentId } = await cluster.client.submitExperiment(spec('it-kill-trainer', 40, 2));
   const victim = await trialRunningPastStep(cluster.client, experimentId, 5);
   const index = cluster.trainers.findIndex((_, i) => `t${i + 1}` === victim.workerId);
   assert.ok(index >= 0, `worker ${victim.workerId}`);
@@ -127,7 +127,7 @@ test('kill -9 of a trainer mid-trial: its trial runs again and every trial is co
   await cluster.trainers[index]!.exited;
 
   const results = await waitForExperiment(cluster.client, experimentId, SWEEP_TIMEOUT_MS);
-  assertCountedOnce(results);
+  assertCountedOnce(results, 2);
   const killed = results.trials.find((trial) => trial.id === victim.trialId)!;
   assert.ok(killed.attempts >= 2, `the killed trial ran again (attempts ${killed.attempts})`);
   assert.match(killed.errors.join('\n'), /no heartbeat|expired/);
@@ -135,7 +135,7 @@ test('kill -9 of a trainer mid-trial: its trial runs again and every trial is co
 
 test('kill -9 of the coordinator mid-sweep and a restart: the sweep completes with nothing lost', async (t) => {
   const cluster = await startCluster(t);
-  const { experimentId } = await cluster.client.submitExperiment(spec('it-kill-coordinator', 30));
+  const { experimentId } = await cluster.client.submitExperiment(spec('it-kill-coordinator', 30, 2));
   // Wait until one trial is done and others run, so that both finished and in-flight work are at stake.
   const until = Date.now() + 90_000;
   let before: ExperimentResults | undefined;
@@ -154,7 +154,7 @@ test('kill -9 of the coordinator mid-sweep and a restart: the sweep completes wi
   assert.ok(cluster.coordinator.logs.some((l) => l.msg === 'journal replayed'), 'the journal was replayed');
 
   const results = await waitForExperiment(cluster.client, experimentId, SWEEP_TIMEOUT_MS);
-  assertCountedOnce(results);
+  assertCountedOnce(results, 2);
   // What was done before the crash is still there, unchanged.
   for (const [id, metrics] of doneBefore) {
     assert.deepEqual(results.trials.find((tr) => tr.id === id)!.metrics, metrics);
@@ -168,12 +168,12 @@ test('NATS stopped mid-sweep: the sweep still completes and the trainers count t
   t.after(() => nats.dispose());
   const cluster = await startCluster(t, { nats: nats.url });
   await Promise.all(cluster.trainers.map((tr) => tr.waitForLog((l) => l.msg === 'nats: connected', 30_000)));
-  const { experimentId } = await cluster.client.submitExperiment(spec('it-nats-down', 20));
+  const { experimentId } = await cluster.client.submitExperiment(spec('it-nats-down', 20, 2));
   await trialRunningPastStep(cluster.client, experimentId, 3);
   await nats.stop();
 
   const results = await waitForExperiment(cluster.client, experimentId, SWEEP_TIMEOUT_MS);
-  assertCountedOnce(results);
+  assertCountedOnce(results, 2);
   // The trainers say how much they dropped when they stop.
   await stopAll(cluster.trainers);
   const dropped = cluster.trainers.map((tr) => Number(tr.logs.find((l) => l.msg === 'trainer agent stopped')?.natsDropped ?? -1));
@@ -183,7 +183,7 @@ test('NATS stopped mid-sweep: the sweep still completes and the trainers count t
 
 test('SIGTERM hands the running trial back at once (no lease expiry) and the trainer exits', async (t) => {
   const cluster = await startCluster(t);
-  const { experimentId } = await cluster.client.submitExperiment(spec('it-sigterm', 40));
+  const { experimentId } = await cluster.client.submitExperiment(spec('it-sigterm', 40, 2));
   const victim = await trialRunningPastStep(cluster.client, experimentId, 5);
   const index = cluster.trainers.findIndex((_, i) => `t${i + 1}` === victim.workerId);
   const trainer = cluster.trainers[index]!;
@@ -200,7 +200,7 @@ test('SIGTERM hands the running trial back at once (no lease expiry) and the tra
   assert.notEqual(trial.state, 'failed');
 
   const results = await waitForExperiment(cluster.client, experimentId, SWEEP_TIMEOUT_MS);
-  assertCountedOnce(results);
+  assertCountedOnce(results, 2);
   const logsOfRest = cluster.trainers.filter((_, i) => i !== index).flatMap((tr) => tr.logs);
   assert.ok(logsOfRest.some((l) => l.msg === 'trial finished' && l.trialId === victim.trialId && l.status === 'completed'), 'the other trainer ran it');
 });
