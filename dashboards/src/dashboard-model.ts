@@ -38,6 +38,7 @@ export interface Panel {
   options?: Record<string, unknown>;
   collapsed?: boolean;
   panels?: Panel[];
+  transformations?: Array<{ id: string; options: Record<string, unknown> }>;
 }
 
 export interface TemplateVariable {
@@ -209,6 +210,8 @@ export const table = (spec: PanelSpec): Placed => ({
   targets: targets(spec.queries.map((q) => ({ ...q, format: 'table', instant: true }))),
   fieldConfig: defaults(spec),
   options: { showHeader: true, ...spec.options },
+  // Several instant queries become one row per label set (e.g. per configuration), one column each.
+  ...(spec.queries.length > 1 ? { transformations: [{ id: 'merge', options: {} }] } : {}),
 });
 
 export const heatmap = (spec: PanelSpec): Placed => ({
