@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { UsageError } from '../../../cli/main.ts';
 import { openNatsBus } from '../../../trainer/src/progress/nats-bus.ts';
 import { localRun, RunDirError } from '../local/local-run.ts';
+import { TrainersGoneError } from '../local/trainer-pool.ts';
 import type { CoordinatorPluginFactory } from '../main.ts';
 import { publishStateChanges } from '../nats/state-publisher.ts';
 import { expandExperiment, parseExperimentSpec } from '../spec/experiment-spec.ts';
@@ -106,6 +107,10 @@ async function run(specPath: string, flags: RunFlags): Promise<number> {
     });
   } catch (error) {
     if (error instanceof RunDirError) throw new UsageError(error.message);
+    if (error instanceof TrainersGoneError) {
+      process.stderr.write(`ballast: ${error.message}; the run is saved, fix the cause and run the same command again\n`);
+      return 1;
+    }
     throw error;
   } finally {
     process.off('SIGINT', onSignal);

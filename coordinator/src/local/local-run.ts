@@ -16,7 +16,7 @@ import type { CoordinatorPluginFactory, RunningCoordinator } from '../main.ts';
 import type { ExperimentResults } from '../results/experiment-results.ts';
 import { newExperimentId } from '../spec/experiment-spec.ts';
 import { WatchView } from '../cli/watch-view.ts';
-import { TrainerPool } from './trainer-pool.ts';
+import { TrainerPool, TrainersGoneError } from './trainer-pool.ts';
 
 export const RUN_RECORD = 'run.json';
 export const RUN_RECORD_VERSION = 1;
@@ -191,7 +191,7 @@ export async function localRun(options: LocalRunOptions): Promise<LocalRunOutcom
         ...(options.dataRoot ? { dataRoot: options.dataRoot } : {}),
         ...(options.backend ? { backend: options.backend } : {}),
         ...(options.trainerArgs ? { extraArgs: options.trainerArgs } : {}),
-        onAllGone: (reason) => giveUp(new Error(reason)),
+        onAllGone: (reason) => giveUp(new TrainersGoneError(reason)),
       });
       pool.start();
       options.onTrainers?.(pool);

@@ -5,11 +5,16 @@
 // expires its lease and queues the trial again.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+
+/** Every trainer kept exiting: the run cannot make progress (a broken backend, a bad flag). */
+export class TrainersGoneError extends Error {
+  override readonly name = 'TrainersGoneError';
+}
 
 export const BALLAST_BIN = fileURLToPath(new URL('../../../bin/ballast.mjs', import.meta.url));
 
@@ -88,7 +93,7 @@ export class TrainerPool {
         if (slot.restarts >= (o.maxRestarts ?? 3)) {
           slot.gone = true;
           o.log.error({ workerId: `local-${slot.index}` }, 'trainer keeps failing; not restarting it');
-          if (this.slots.every((s) => s.gone)) o.onAllGone?.(`every trainer exited repeatedly; see ${this.logFile(slot.index)}`);
+          if (this.slots.every((s) => s.gone)) o.onAllGone?.(`every trainer exited repeatedly; the last said: ${lastLine(this.logFile(slot.index))} (${this.logFile(slot.index)})`);
           return;
         }
         slot.restarts++;
@@ -109,5 +114,16 @@ export class TrainerPool {
     }, graceMs);
     await Promise.all(live.map((slot) => slot.exited));
     clearTimeout(timer);
+  }
+}
+
+/** The last line a trainer wrote: its error, when it died of one. */
+function lastLine(file: string): string {
+  try {
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    const line = lines.at(-1) ?? '';
+    return line.replace(/^ballast: /, '').slice(0, 500);
+  } catch {
+    return '(no log)';
   }
 }
