@@ -104,8 +104,13 @@ class EventQueue {
     while (this.items.length === 0) {
       if (signal.aborted) return undefined;
       await new Promise<void>((resolve) => {
-        this.wake = resolve;
-        signal.addEventListener('abort', () => resolve(), { once: true });
+        // One listener per wait, removed after: a long watch waits thousands of times.
+        const done = () => {
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        this.wake = done;
+        signal.addEventListener('abort', done, { once: true });
       });
       this.wake = undefined;
     }
