@@ -1,7 +1,7 @@
 // The trainer agent: the loop of a trainer pod. Acquire a lease, run the trial through a
 // TrialContext backed by the lease, report its one outcome, acquire the next. Three things shape it:
 //   - The device never waits on the network: the next lease is asked for while the current trial
-//     runs its last step and final evaluation (and heartbeated while it waits), and the terminal
+//     runs its last updates (and heartbeated while it waits), and the terminal
 //     report goes out in the background while the next trial already starts.
 //   - Exactly one terminal report per lease (see `runLease`'s finally and `dropPrefetched`).
 //   - Training never stops for the control plane: heartbeats and reports retry on transient
@@ -53,8 +53,10 @@ export interface TrainerAgentOptions {
   exitWhenIdle?: boolean;
   /** How long to keep retrying a terminal report while the coordinator is unreachable (default 10 min). */
   reportRetryMs?: number;
-  /** Fetch the next lease during the final evaluation (default true; off only to measure what it saves). */
+  /** Fetch the next lease before this trial ends (default true; off only to measure what it saves). */
   prefetch?: boolean;
+  /** How long before the last update to ask for the next lease (default 2 s). */
+  prefetchLeadMs?: number;
 }
 
 type StopCause = 'shutdown' | 'cancel' | 'lost';
@@ -116,6 +118,7 @@ export class TrainerAgent {
   private readonly progress: ProgressPublisher;
   private readonly metrics: AgentMetrics;
   private readonly heartbeatIntervalMs: number;
+  private readonly prefetchLeadMs: number;
   private stopping = false;
   private stopReason = '';
   private readonly acquireAbort = new AbortController();
@@ -131,6 +134,7 @@ export class TrainerAgent {
     this.progress = options.progress ?? noProgressPublisher;
     this.metrics = options.metrics ?? noAgentMetrics;
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 5000;
+    this.prefetchLeadMs = options.prefetchLeadMs ?? 2000;
   }
 
   /** Asks the agent to stop: the running trial stops at its next step and is handed back for retry. */
@@ -231,6 +235,9 @@ export class TrainerAgent {
     const publisher = this.progress.forTrial({ experimentId: grant.experimentId, trialId: grant.trialId, workerId: this.options.workerId, attempt: grant.attempt });
     const t0 = performance.now();
     let firstStep = true;
+    let lastStepAt: number | undefined;
+    let lastStep = 0;
+    let stepMs: number | undefined;
     let outcome: TrialOutcome | undefined;
 
     const expected = resolveTrialConfig(grant.config).seeds;
@@ -253,9 +260,18 @@ export class TrainerAgent {
           }
         }
         publisher.progress(progress);
-        // The last update is done: the final evaluation and the checkpoint write follow, which is
-        // when the next lease should be fetched (earlier would hoard a trial another trainer could run).
-        if (progress.kind === 'step' && progress.step >= progress.total_steps) this.startPrefetch();
+        if (progress.kind === 'step') {
+          // Fetch the next lease when about `prefetchLeadMs` of updates are left (and at the last
+          // update at the latest): the reply arrives while this trial's last updates run (the
+          // loop yields between updates, not during the final evaluation), and a trial another
+          // trainer could run is held for only a moment.
+          const now = performance.now();
+          if (lastStepAt !== undefined && progress.step > lastStep) stepMs = ((now - lastStepAt) / (progress.step - lastStep)) * 0.3 + (stepMs ?? (now - lastStepAt) / (progress.step - lastStep)) * 0.7;
+          lastStepAt = now;
+          lastStep = progress.step;
+          const left = progress.total_steps - progress.step;
+          if (left <= 0 || (stepMs !== undefined && left * stepMs <= this.prefetchLeadMs)) this.startPrefetch();
+        }
       },
     };
 
