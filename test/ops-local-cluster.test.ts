@@ -36,7 +36,9 @@ base:
   max_seq_length: 16
   batch_size: 8
   learning_rate: 1.0e-3
-  max_steps: 60
+  # Long enough (about 15 s a trial here) that trainers heartbeat (every 5 s) even on a machine a few
+  # times faster: the coordinator's heartbeat-latency panel needs one.
+  max_steps: 200
   num_evals: 2
 sweep:
   optimizer: [adamw, bertadam]
