@@ -79,12 +79,15 @@ if (values.child) {
     const o = gflops(c, Number(values.seconds));
     return { name: c.name, stock: s, ours: o };
   });
-  process.stdout.write(`${JSON.stringify({ threads: info.threads, rows })}\n`);
+  // Fixed cost per product of a batch: 64 products too small to take any time themselves.
+  const tiny = { name: 'overhead', a: [64, 8, 8], b: [64, 8, 8] };
+  const overheadUs = (1e6 * (2 * 64 * 8 * 8 * 8)) / (gflops(tiny, Number(values.seconds)) * 1e9) / 64;
+  process.stdout.write(`${JSON.stringify({ threads: info.threads, rows, overhead_us_per_product: overheadUs })}\n`);
 } else {
   const threadCounts = values.threads.split(',').map(Number);
   const runs = threadCounts.map((t) => {
     const out = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', String(t), '--seconds', values.seconds], { encoding: 'utf8' });
-    return JSON.parse(out) as { threads: number; rows: Array<{ name: string; stock: number; ours: number }> };
+    return JSON.parse(out) as { threads: number; rows: Array<{ name: string; stock: number; ours: number }>; overhead_us_per_product: number };
   });
   console.log(`wasm BatchMatMul, GFLOP/s (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
   console.log(`${'product'.padEnd(52)}${runs.map((r) => `  stock ${r.threads}t   ours ${r.threads}t`).join('')}   ours ${runs.at(-1)?.threads}t / stock ${runs[0]?.threads}t`);
@@ -93,5 +96,6 @@ if (values.child) {
     const speedup = (runs.at(-1)?.rows[i]?.ours ?? 0) / (runs[0]?.rows[i]?.stock ?? 1);
     console.log(`${(CASES[i] as Case).name.padEnd(52)}${cells.map((c) => `  ${c}`).join('')}   ${speedup.toFixed(1)}x`);
   }
+  for (const r of runs) console.log(`batched products, fixed cost per product (64×[8,8]·[8,8]), ${r.threads} thread(s): ${r.overhead_us_per_product.toFixed(0)} µs`);
   console.log(JSON.stringify({ load_average: loadavg(), runs }));
 }
