@@ -96,6 +96,29 @@ describe('coordinator metrics', () => {
     await core2.close();
   });
 
+  it("drop a finished experiment's series a day after it ended, and ignore its late trial changes", async () => {
+    const registry = new Registry();
+    const metrics = createCoordinatorMetrics(registry, { now: clock });
+    const core = await CoordinatorCore.open({ stateDir: dir, leaseTtlMs: 60_000, clock });
+    metrics.attach(core);
+    const { experimentId: old } = await core.submitExperiment(spec);
+    const lease = (await core.acquireTrial('w1'))!;
+    await core.cancelExperiment(old, 'stop');
+    const { experimentId: current } = await core.submitExperiment({ ...spec, name: 'current' });
+    const series = async (experiment: string) => [...(await scrape(registry)).keys()].filter((k) => k.includes(`experiment="${experiment}"`));
+    now += 23 * 3600 * 1000;
+    assert.ok((await series(old)).length >= 16, 'kept for a day');
+    now += 2 * 3600 * 1000;
+    assert.deepEqual(await series(old), [], 'dropped after a day');
+    assert.ok((await series(current)).length >= 16, 'a running experiment keeps its series');
+    // The cancelled experiment's running trial is handed back after the drop: no series come back.
+    await core.releaseTrial(lease.leaseId, 'stopped on cancel');
+    assert.deepEqual(await series(old), []);
+    const m = await scrape(registry);
+    assert.equal(m.get('ballast_coordinator_experiments{state="cancelled"}'), 1, 'still counted by state');
+    await core.close();
+  });
+
   it('lease rpcs feed the latency histogram; every rpc is counted by status', async () => {
     const registry = new Registry();
     const { callObserver } = createCoordinatorMetrics(registry);

@@ -3,8 +3,10 @@
 // cannot see: finished gRPC calls (`callObserver`, for lease latency) and the journal's group
 // commits (`journalObserver`, for write latency). The registry is passed in: one per program.
 //
-// Cardinality: experiment and configuration labels only (no trial ids); trial-state series exist
-// for the five states of each configuration of each experiment the coordinator knows.
+// Cardinality: experiment and configuration labels only (no trial ids), a few hundred series per
+// experiment (the metric histogram's buckets are most of them). A finished experiment's series are
+// dropped `retainFinishedMs` (default a day) after it ended: Prometheus keeps their history, and a
+// coordinator that runs for months does not export every sweep it ever ran.
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Registry } from 'prom-client';
 import type { CoordinatorCore } from '../core/coordinator-core.ts';
@@ -45,9 +47,33 @@ export interface CoordinatorMetrics {
   attach(core: CoordinatorCore): () => void;
 }
 
-export function createCoordinatorMetrics(registry: Registry, options: { now?: () => number } = {}): CoordinatorMetrics {
+const OUTCOMES: readonly AttemptOutcome[] = ['completed', 'failed', 'expired', 'released'];
+const RETRY_CAUSES = ['lease_expired', 'failed'] as const;
+
+export function createCoordinatorMetrics(registry: Registry, options: { now?: () => number; retainFinishedMs?: number } = {}): CoordinatorMetrics {
   const now = options.now ?? Date.now;
+  const retainFinishedMs = options.retainFinishedMs ?? 24 * 3600 * 1000;
+  /** Label values in use per experiment, so that its series can be removed; and the removed ones. */
+  const seen = new Map<string, { configurations: Set<string>; metrics: Set<string> }>();
+  const dropped = new Set<string>();
   const registers = [registry];
+  let followed: CoordinatorCore | undefined;
+  // First in the registry: its collect() drops expired experiments' series before the others are read.
+  new Gauge({
+    name: 'ballast_coordinator_experiments',
+    help: 'Experiments by state.',
+    labelNames: ['state'] as const,
+    registers,
+    collect() {
+      const counts = Object.fromEntries(EXPERIMENT_STATES.map((s) => [s, 0])) as Record<string, number>;
+      for (const experiment of followed?.listExperiments() ?? []) {
+        counts[experiment.state] = (counts[experiment.state] ?? 0) + 1;
+        const finished = experiment.finished_at !== undefined ? Date.parse(experiment.finished_at) : NaN;
+        if (experiment.state !== 'running' && now() - finished > retainFinishedMs) drop(experiment.id);
+      }
+      for (const state of EXPERIMENT_STATES) this.set({ state }, counts[state] ?? 0);
+    },
+  });
   const trials = new Gauge({
     name: 'ballast_coordinator_trials',
     help: 'Trials by state, per experiment and configuration.',
@@ -114,32 +140,45 @@ export function createCoordinatorMetrics(registry: Registry, options: { now?: ()
   });
   const journalEvents = new Counter({ name: 'ballast_coordinator_journal_events_total', help: 'Events appended to the journal.', registers });
   const journalBytes = new Counter({ name: 'ballast_coordinator_journal_bytes_total', help: 'Bytes appended to the journal.', registers });
-  let followed: CoordinatorCore | undefined;
-  new Gauge({
-    name: 'ballast_coordinator_experiments',
-    help: 'Experiments by state.',
-    labelNames: ['state'] as const,
-    registers,
-    collect() {
-      const counts = Object.fromEntries(EXPERIMENT_STATES.map((s) => [s, 0])) as Record<string, number>;
-      for (const experiment of followed?.listExperiments() ?? []) counts[experiment.state] = (counts[experiment.state] ?? 0) + 1;
-      for (const state of EXPERIMENT_STATES) this.set({ state }, counts[state] ?? 0);
-    },
-  });
+
+  function drop(experiment: string): void {
+    const labels = seen.get(experiment);
+    if (dropped.has(experiment) || !labels) return;
+    dropped.add(experiment);
+    seen.delete(experiment);
+    for (const configuration of labels.configurations) {
+      for (const state of TRIAL_STATES) trials.remove({ experiment, configuration, state });
+      degenerate.remove({ experiment, configuration });
+    }
+    for (const key of labels.metrics) {
+      const [configuration, metric] = key.split('\u0000') as [string, string];
+      trialMetric.remove({ experiment, configuration, metric });
+    }
+    grants.remove({ experiment });
+    expiries.remove({ experiment });
+    for (const cause of RETRY_CAUSES) retries.remove({ experiment, cause });
+    for (const outcome of OUTCOMES) attemptDuration.remove({ experiment, outcome });
+  }
 
   const stateSeries = (experiment: string, configuration: string) => {
+    let labels = seen.get(experiment);
+    if (!labels) seen.set(experiment, (labels = { configurations: new Set(), metrics: new Set() }));
+    if (labels.configurations.has(configuration)) return;
+    labels.configurations.add(configuration);
     // All five states exist from the start, so a panel shows 0 rather than no data.
     for (const state of TRIAL_STATES) trials.inc({ experiment, configuration, state }, 0);
     degenerate.inc({ experiment, configuration }, 0);
     grants.inc({ experiment }, 0);
     expiries.inc({ experiment }, 0);
-    for (const cause of ['lease_expired', 'failed']) retries.inc({ experiment, cause }, 0);
+    for (const cause of RETRY_CAUSES) retries.inc({ experiment, cause }, 0);
   };
   const finished = (trial: TrialRecord) => {
     const labels = { experiment: trial.experiment_id, configuration: trial.configuration };
     if (trial.degenerate) degenerate.inc(labels);
     for (const [metric, value] of Object.entries(trial.metrics ?? {})) {
-      if (metric !== 'loss' && Number.isFinite(value)) trialMetric.observe({ ...labels, metric }, value);
+      if (metric === 'loss' || !Number.isFinite(value)) continue;
+      trialMetric.observe({ ...labels, metric }, value);
+      seen.get(trial.experiment_id)?.metrics.add(`${trial.configuration}\u0000${metric}`);
     }
   };
 
@@ -148,6 +187,8 @@ export function createCoordinatorMetrics(registry: Registry, options: { now?: ()
     const { trial, previous_state: previous } = event;
     const experiment = trial.experiment_id;
     const configuration = trial.configuration;
+    // A cancelled experiment's last running trials may end after its series were dropped.
+    if (dropped.has(experiment)) return;
     if (previous === null) stateSeries(experiment, configuration);
     else trials.dec({ experiment, configuration, state: previous });
     trials.inc({ experiment, configuration, state: trial.state });
