@@ -91,9 +91,9 @@ export class Optimizer {
     try {
       const missing = this.slots.find((_, i) => g[i] === undefined);
       if (missing) throw new Error(`optimizer: no gradient for '${missing.name}'`);
-      // Per-tensor squared norms first (scalars); then each parameter is updated in its own tidy so
-      // that its temporaries (clipped gradient, m/sqrt(v), …) are freed before the next one: one
-      // tidy around everything would hold ~6 copies of the model at once, 2.6 GB for bert-base.
+      // Per-tensor squared norms first (scalars); then the parameters one by one, each freeing its
+      // temporaries before the next: one tidy around everything would hold ~6 copies of the model
+      // at once, 2.6 GB for bert-base.
       const sumSquares = g.map((x) => tf.tidy(() => tf.sum(tf.square(x as tf.Tensor))) as tf.Scalar);
       scalars.push(...sumSquares);
       const globalNorm = tf.tidy(() => tf.sqrt(tf.addN(sumSquares))) as tf.Scalar;
@@ -103,28 +103,32 @@ export class Optimizer {
 
       this.slots.forEach((s, i) => {
         const grad = g[i] as tf.Tensor;
-        tf.tidy(() => {
-          const lrI = lr * s.spec.lrScale;
-          const wdI = s.spec.decay ? weightDecay : 0;
-          const p = s.param;
-          if (s.p0 && lrI > 0) p.assign(tf.sub(p, tf.mul(tf.sub(p, s.p0), lrI * pretrainedWeightDecay)));
+        const lrI = lr * s.spec.lrScale;
+        const wdI = s.spec.decay ? weightDecay : 0;
+        const p = s.param;
+        // Every assignment gets its own tidy: each frees its temporaries (the clipped gradient,
+        // sqrt(v), the update, …) before the next one allocates, which keeps the step's peak near
+        // two extra copies of the largest tensor (the word embeddings) instead of about a dozen.
+        if (s.p0 && lrI > 0) {
+          const p0 = s.p0;
+          assignTidy(p, () => tf.sub(p, tf.mul(tf.sub(p, p0), lrI * pretrainedWeightDecay)));
+        }
+        const gi = tf.tidy(() => tf.mul(grad, globalCoef ?? tf.minimum(1, tf.div(maxGradNorm, tf.add(tf.sqrt(sumSquares[i] as tf.Scalar), 1e-6)))));
+        grad.dispose(); // as soon as it is used: the gradients are a full copy of the model
+        assignTidy(s.m, () => tf.add(tf.mul(s.m, beta1), tf.mul(gi, 1 - beta1)));
+        assignTidy(s.v, () => tf.add(tf.mul(s.v, beta2), tf.mul(tf.square(gi), 1 - beta2)));
+        gi.dispose();
 
-          const coef = globalCoef ?? tf.minimum(1, tf.div(maxGradNorm, tf.add(tf.sqrt(sumSquares[i] as tf.Scalar), 1e-6)));
-          const gi = tf.mul(grad, coef);
-          s.m.assign(tf.add(tf.mul(s.m, beta1), tf.mul(gi, 1 - beta1)));
-          s.v.assign(tf.add(tf.mul(s.v, beta2), tf.mul(tf.square(gi), 1 - beta2)));
-
-          if (kind === 'adamw') {
-            if (wdI > 0) p.assign(tf.mul(p, 1 - lrI * wdI));
-            const denom = tf.add(tf.div(tf.sqrt(s.v), bc2Sqrt), epsilon);
-            p.assign(tf.sub(p, tf.mul(tf.div(s.m, denom), lrI / bc1)));
-          } else {
+        if (kind === 'adamw') {
+          if (wdI > 0) assignTidy(p, () => tf.mul(p, 1 - lrI * wdI));
+          assignTidy(p, () => tf.sub(p, tf.mul(tf.div(s.m, tf.add(tf.div(tf.sqrt(s.v), bc2Sqrt), epsilon)), lrI / bc1)));
+        } else {
+          assignTidy(p, () => {
             let update = tf.div(s.m, tf.add(tf.sqrt(s.v), epsilon));
             if (wdI > 0) update = tf.add(update, tf.mul(p, wdI));
-            p.assign(tf.sub(p, tf.mul(update, lrI)));
-          }
-        });
-        grad.dispose(); // as soon as it is used: the gradients are a full copy of the model
+            return tf.sub(p, tf.mul(update, lrI));
+          });
+        }
       });
       return globalNorm;
     } finally {
@@ -140,6 +144,14 @@ export class Optimizer {
       s.p0?.dispose();
     }
   }
+}
+
+// The variable takes its own reference to the new value's data, so the tensor the tidy returns can
+// be disposed at once.
+function assignTidy(variable: tf.Variable, value: () => tf.Tensor): void {
+  const next = tf.tidy(value);
+  variable.assign(next);
+  next.dispose();
 }
 
 // A variable shares its initial value's buffer, so the temporary zeros are freed by the tidy while
