@@ -1,11 +1,9 @@
 // Everything a trial needs from the data layer in one call: the task's splits after the protocol,
 // encoded once with the model's tokenizer, plus the numbers the result reports (sizes, the
 // majority-class baseline that the degenerate rule compares against).
-import type { TaskConfig } from '../config/trial-config.ts';
 import { majorityBaseline } from '../eval/metrics.ts';
 import { encodeSplit, type EncodedSplit } from './batches.ts';
 import { DataError } from './data-error.ts';
-import { loadTask } from './load-task.ts';
 import type { TaskData, TaskSpec } from './task-data.ts';
 import type { BertTokenizer } from './tokenizer.ts';
 
@@ -24,12 +22,14 @@ export interface PreparedData {
 }
 
 export interface PrepareDataOptions {
-  root: string;
   maxSeqLength: number;
 }
 
-export function prepareData(taskConfig: TaskConfig, tokenizer: BertTokenizer, options: PrepareDataOptions): PreparedData {
-  const task = loadTask(taskConfig, { root: options.root });
+/**
+ * `task` comes from `loadTask` (the caller needs its labels before it can load the model, and so
+ * the tokenizer, that this encodes with).
+ */
+export function prepareData(task: TaskData, tokenizer: BertTokenizer, options: PrepareDataOptions): PreparedData {
   for (const [name, split] of [['train', task.train], ['validation', task.validation], ['test', task.test]] as const) {
     if (split !== undefined && split.examples.length === 0) throw new DataError(split.source, undefined, `the ${name} split has no examples`);
   }

@@ -11,11 +11,12 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { dataRoot, resolveModelPath } from '../config/data-paths.ts';
 import { ConfigError, resolveTrialConfig, type ResolvedTrialConfig, type TrialConfig } from '../config/trial-config.ts';
-import { encodeSplit, epochOrder, evalBatches, makeBatch, type EncodedSplit } from '../data/batches.ts';
+import { epochOrder, evalBatches, makeBatch, type EncodedSplit } from '../data/batches.ts';
 import { loadTask } from '../data/load-task.ts';
+import { prepareData } from '../data/prepare-data.ts';
 import type { TaskData } from '../data/task-data.ts';
 import { tokenizerFromFiles } from '../data/tokenizer.ts';
-import { argmax, computeMetrics, majorityBaseline } from '../eval/metrics.ts';
+import { argmax, computeMetrics } from '../eval/metrics.ts';
 import type { BertConfig } from '../model/bert-config.ts';
 import { BertForSequenceClassification } from '../model/bert-model.ts';
 import { loadModel, saveCheckpoint, type LoadedModel } from '../model/checkpoint.ts';
@@ -51,12 +52,7 @@ export async function runTrial(config: TrialConfig, ctx: TrialContext, options: 
   const loaded = loadStartingPoint(cfg, root, spec.numLabels, spec.labels);
   log.info({ source: loaded.report.source, head: loaded.report.head, headReason: loaded.report.headReason, missing: loaded.report.missing, unexpected: loaded.report.unexpected }, 'model loaded');
   const tokenizer = tokenizerFromFiles(loaded.vocabFiles, loaded.dir ?? cfg.model);
-  const encode = (examples: TaskData['train']['examples']) => encodeSplit(tokenizer, examples, cfg.max_seq_length, spec.problemType);
-  const train = encode(task.train.examples);
-  const validation = encode(task.validation.examples);
-  const test = task.test ? encode(task.test.examples) : undefined;
-  if (train.size === 0) throw new ConfigError('task', `the training split is empty (${task.train.source})`);
-  if (validation.size === 0) throw new ConfigError('task', `the validation split is empty (${task.validation.source})`);
+  const { train, validation, test, majorityBaseline: baseline } = prepareData(task, tokenizer, { maxSeqLength: cfg.max_seq_length });
   log.info({ train: train.size, validation: validation.size, test: test?.size ?? 0, truncated: train.truncated }, 'data loaded');
 
   // Re-initialisation replaces the pooler and the top blocks before anything else sees the weights
@@ -92,8 +88,6 @@ export async function runTrial(config: TrialConfig, ctx: TrialContext, options: 
   });
   const evalAt = new Set(evalSteps(T, cfg.num_evals));
   const evalBatchSize = cfg.eval_batch_size ?? 2 * cfg.batch_size;
-  const baseline =
-    spec.problemType === 'classification' ? majorityBaseline(spec.selectionMetric, train.labels, validation.labels).value : undefined;
   log.info({ totalSteps: T, warmupSteps: W, stepsPerEpoch, evalSteps: [...evalAt], backend: backend.name }, 'training');
 
   const metricsLog = new MetricsLog(options.outDir ? join(options.outDir, 'metrics.jsonl') : undefined);
