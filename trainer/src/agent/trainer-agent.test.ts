@@ -129,7 +129,8 @@ test('a lost lease stops the trial; heartbeats come a few times per TTL, not eve
   link.heartbeatAnswer = () => ({ cancel: true, cancelReason: 'lease expired', leaseLost: true });
   const agent = new TrainerAgent({ link, runTrial: fakeTraining({ steps: 1000, stepMs: 2 }), workerId: 'w', outDir: tempDir(t), log, exitWhenIdle: true });
   await agent.run();
-  assert.equal(link.heartbeats.length, 1, 'ttl 300 ms: first heartbeat after 100 ms, then stop');
+  // TTL 300 ms: a heartbeat every 100 ms, not one per 2 ms step; the first answer stops the trial.
+  assert.ok(link.heartbeats.length >= 1 && link.heartbeats.length <= 2, `${link.heartbeats.length} heartbeats`);
   assert.equal(link.reports.length, 1);
   assert.equal(link.reports[0]!.outcome.status, 'cancelled');
   assert.match((link.reports[0]!.outcome as { reason: string }).reason, /lease lost/);
