@@ -99,9 +99,11 @@ export async function runTrial(config: TrialConfig, ctx: TrialContext, options: 
   let evalMs = 0;
   let examplesSeen = 0;
 
-  const evaluateValidation = (step: number): void => {
+  const evaluateSplit = (split: EncodedSplit): Promise<EvalMetrics> =>
+    evaluate(model, split, spec.metrics, evalBatchSize, { signal: ctx.signal, step: stepsCompleted });
+  const evaluateValidation = async (step: number): Promise<void> => {
     const e0 = performance.now();
-    const validationMetrics = evaluate(model, validation, spec.metrics, evalBatchSize);
+    const validationMetrics = await evaluateSplit(validation);
     evals.push({ step, validation: validationMetrics });
     const better = isImprovement(validationMetrics, selected?.validation, spec.selectionMetric);
     // The selected weights go to host memory, not to extra GPU variables: bert-base's 440 MB matter
@@ -114,7 +116,7 @@ export async function runTrial(config: TrialConfig, ctx: TrialContext, options: 
   };
 
   try {
-    if (T === 0) evaluateValidation(0);
+    if (T === 0) await evaluateValidation(0);
     // ---- the training loop ----------------------------------------------------------------------
     let order: { epoch: number; indices: Int32Array } | undefined;
     for (let k = 0; k < T; k++) {
@@ -155,24 +157,24 @@ export async function runTrial(config: TrialConfig, ctx: TrialContext, options: 
       trainMs += performance.now() - s0;
       metricsLog.write({ type: 'step', step, epoch, loss, lr, grad_norm: gradNorm });
       ctx.heartbeat({ kind: 'step', step, total_steps: T, loss, lr, examples_per_second: examplesSeen / (trainMs / 1000) });
-      if (evalAt.has(step)) evaluateValidation(step);
+      if (evalAt.has(step)) await evaluateValidation(step);
     }
 
     // ---- selection, test metrics, checkpoint ----------------------------------------------------
     // The last model is the weights as they are now: after update T, or after the last finite
     // update of a diverged run (which may not have been evaluated yet).
-    if (evals[evals.length - 1]?.step !== stepsCompleted) evaluateValidation(stepsCompleted);
+    if (evals[evals.length - 1]?.step !== stepsCompleted) await evaluateValidation(stepsCompleted);
     const lastValidation = evals[evals.length - 1] as (typeof evals)[number];
     const e0 = performance.now();
     const last: SelectedModel = { step: lastValidation.step, validation: lastValidation.validation };
-    if (test) last.test = evaluate(model, test, spec.metrics, evalBatchSize);
+    if (test) last.test = await evaluateSplit(test);
     const chosen = selected as NonNullable<typeof selected>;
     const selectedModel: SelectedModel = { step: chosen.step, validation: chosen.validation };
     if (chosen.step === last.step) {
       if (last.test) selectedModel.test = last.test;
     } else {
       model.setWeights(chosen.weights);
-      if (test) selectedModel.test = evaluate(model, test, spec.metrics, evalBatchSize);
+      if (test) selectedModel.test = await evaluateSplit(test);
     }
     evalMs += performance.now() - e0;
 
@@ -257,20 +259,37 @@ export function paramSpecs(model: BertForSequenceClassification, cfg: Pick<Trial
   return new Map(model.paramInfo().map((p) => [p.name, { lrScale: cfg.llrd ** (top - p.layer), decay: !p.noDecay }]));
 }
 
-/** Validation or test metrics of the model as it is, in inference mode (no dropout, no mixout). */
-export function evaluate(model: BertForSequenceClassification, split: EncodedSplit, metrics: TaskData['spec']['metrics'], batchSize: number): EvalMetrics {
+/**
+ * Validation or test metrics of the model as it is, in inference mode (no dropout, no mixout).
+ * Yields to the event loop between batches and stops at a batch boundary once `signal` is aborted:
+ * evaluating a large dev set can outlast a lease, and heartbeats and SIGTERM must get through.
+ */
+export async function evaluate(
+  model: BertForSequenceClassification,
+  split: EncodedSplit,
+  metrics: TaskData['spec']['metrics'],
+  batchSize: number,
+  options: { signal?: AbortSignal; step?: number } = {},
+): Promise<EvalMetrics> {
   const numLabels = model.config.numLabels;
   const outputs = new Float32Array(split.size * numLabels);
   let lossSum = 0;
   let offset = 0;
   for (const batch of evalBatches(split, batchSize)) {
-    // One tidy per batch: logits and loss are read back to the host, nothing stays on the device.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (options.signal?.aborted) throw new TrialCancelledError(options.step ?? 0, options.signal.reason);
+    // Logits and loss are read back to the host; nothing of the batch stays on the device.
     const [logits, loss] = tf.tidy(() => {
       const l = model.forward(batch, { training: false });
-      return [l.dataSync() as Float32Array, model.loss(l, batch.labels).dataSync()[0] as number];
+      return [l, model.loss(l, batch.labels)];
     });
-    outputs.set(logits, offset * numLabels);
-    lossSum += loss * batch.size;
+    try {
+      outputs.set((await logits.data()) as Float32Array, offset * numLabels);
+      lossSum += ((await loss.data())[0] as number) * batch.size;
+    } finally {
+      logits.dispose();
+      loss.dispose();
+    }
     offset += batch.size;
   }
   const predictions = numLabels === 1 ? outputs : argmax(outputs, numLabels);
