@@ -11,6 +11,7 @@ import { addClientOptions, clientOptions, describeRpcError } from '../../../coor
 import type { ClientFlags } from '../../../coordinator/src/cli/client-flags.ts';
 import { initBackend } from '../backend/select-backend.ts';
 import { dataRoot } from '../config/data-paths.ts';
+import { DataCache } from '../data/data-cache.ts';
 import { TrainerAgent } from '../agent/trainer-agent.ts';
 import type { RunTrialFn } from '../agent/trainer-agent.ts';
 import { startTrainerExporter } from '../metrics/metrics-exporter.ts';
@@ -93,7 +94,8 @@ async function runTrainer(flags: TrainerFlags): Promise<number> {
     log.info({ address: exporter.server.address }, 'metrics listening');
   }
   const metrics = exporter?.metrics;
-  const train: RunTrialFn = (config, ctx, { outDir }) => runTrial(config, ctx, { outDir, dataRoot: root, backend });
+  const dataCache = new DataCache();
+  const train: RunTrialFn = (config, ctx, { outDir }) => runTrial(config, ctx, { outDir, dataRoot: root, backend, dataCache });
 
   const client = new CoordinatorClient(options);
   const agent = new TrainerAgent({

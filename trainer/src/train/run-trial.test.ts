@@ -8,6 +8,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { parseTrialConfig, type TrialConfigInput } from '../config/trial-config.ts';
 import { loadModel } from '../model/checkpoint.ts';
 import { reinitWeights } from '../model/reinit.ts';
+import { DataCache } from '../data/data-cache.ts';
 import { localTrialContext } from './local-context.ts';
 import { paramSpecs, runTrial } from './run-trial.ts';
 import { BertForSequenceClassification } from '../model/bert-model.ts';
@@ -21,10 +22,10 @@ const tmp = mkdtempSync(join(tmpdir(), 'ballast-run-trial-'));
 const tiny = writeTinyTrial(join(tmp, 'data'));
 let runs = 0;
 
-async function run(overrides: Partial<TrialConfigInput> = {}, extra: { signal?: AbortSignal; onProgress?: (p: TrialProgress) => void } = {}) {
+async function run(overrides: Partial<TrialConfigInput> = {}, extra: { signal?: AbortSignal; onProgress?: (p: TrialProgress) => void; dataCache?: DataCache } = {}) {
   const outDir = join(tmp, `out-${runs++}`);
   const config = parseTrialConfig({ ...tiny.config, ...overrides });
-  const result = await runTrial(config, localTrialContext(extra), { outDir, dataRoot: tiny.root });
+  const result = await runTrial(config, localTrialContext(extra), { outDir, dataRoot: tiny.root, ...(extra.dataCache ? { dataCache: extra.dataCache } : {}) });
   const lines = readFileSync(join(outDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   return { result, outDir, steps: lines.filter((l) => l.type === 'step'), evalLines: lines.filter((l) => l.type === 'eval') };
 }
@@ -66,6 +67,17 @@ test('same seeds, same numbers, bit for bit (dropout on, shuffled); another seed
   assert.deepEqual(a.result.evals, b.result.evals);
   const c = await run({ ...overrides, seed: 6 });
   assert.notDeepEqual(a.steps.map((s) => s.loss), c.steps.map((s) => s.loss));
+});
+
+test('trials sharing a data cache (as a trainer process does) give the numbers of fresh ones', async () => {
+  const dataCache = new DataCache();
+  const overrides = { dropout: 0.1, shuffle: true, seed: 5 };
+  const fresh = await run(overrides);
+  const first = await run({ ...overrides, seed: 6 }, { dataCache });
+  const second = await run(overrides, { dataCache });
+  assert.deepEqual(second.steps.map((s) => s.loss), fresh.steps.map((s) => s.loss));
+  assert.deepEqual(second.result.evals, fresh.result.evals);
+  assert.notDeepEqual(first.steps.map((s) => s.loss), second.steps.map((s) => s.loss));
 });
 
 test('max_steps 0 saves the initial model after re-initialisation', async () => {

@@ -12,8 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { dataRoot, resolveModelPath } from '../config/data-paths.ts';
 import { ConfigError, resolveTrialConfig, type ResolvedTrialConfig, type TrialConfig } from '../config/trial-config.ts';
 import { epochOrder, evalBatches, makeBatch, type EncodedSplit } from '../data/batches.ts';
-import { loadTask } from '../data/load-task.ts';
-import { prepareData } from '../data/prepare-data.ts';
+import { DataCache } from '../data/data-cache.ts';
 import type { TaskData } from '../data/task-data.ts';
 import { tokenizerFromFiles } from '../data/tokenizer.ts';
 import { argmax, computeMetrics } from '../eval/metrics.ts';
@@ -36,6 +35,8 @@ export interface RunTrialOptions {
   dataRoot?: string;
   /** The backend the caller initialised (recorded in the result); default: described from tfjs. */
   backend?: BackendInfo;
+  /** Keeps the loaded and encoded task between the trials of one process (a trainer's sweep). */
+  dataCache?: DataCache;
 }
 
 export async function runTrial(config: TrialConfig, ctx: TrialContext, options: RunTrialOptions = {}): Promise<TrialResult> {
@@ -47,12 +48,14 @@ export async function runTrial(config: TrialConfig, ctx: TrialContext, options: 
   const log = ctx.log; // bound to the trial (trialId, workerId, attempt) by whoever made the context
 
   // ---- data and model -------------------------------------------------------------------------
-  const task = loadTask(cfg.task, { root });
+  const data = options.dataCache ?? new DataCache();
+  const task = data.loadTask(cfg.task, root);
   const { spec } = task;
   const loaded = loadStartingPoint(cfg, root, spec.numLabels, spec.labels);
   log.info({ source: loaded.report.source, head: loaded.report.head, headReason: loaded.report.headReason, missing: loaded.report.missing, unexpected: loaded.report.unexpected }, 'model loaded');
-  const tokenizer = tokenizerFromFiles(loaded.vocabFiles, loaded.dir ?? cfg.model);
-  const { train, validation, test, majorityBaseline: baseline } = prepareData(task, tokenizer, { maxSeqLength: cfg.max_seq_length });
+  const tokenizerSource = loaded.dir ?? cfg.model;
+  const tokenizer = tokenizerFromFiles(loaded.vocabFiles, tokenizerSource);
+  const { train, validation, test, majorityBaseline: baseline } = data.prepare(task, tokenizer, tokenizerSource, cfg.max_seq_length);
   log.info({ train: train.size, validation: validation.size, test: test?.size ?? 0, truncated: train.truncated }, 'data loaded');
 
   // Re-initialisation replaces the pooler and the top blocks before anything else sees the weights
