@@ -1,15 +1,13 @@
 // `ballast coordinator`: the coordinator server. Parses flags, reads credentials, builds the
 // optional adapters (NATS state publisher, metrics) and hands everything to main.ts.
 import { readFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { UsageError } from '../../../cli/main.ts';
-import { openNatsBus } from '../../../trainer/src/progress/nats-bus.ts';
 import { DEFAULT_PORT } from '../client/coordinator-client.ts';
 import { checkListenPolicy, ListenError, parseHostPort } from '../grpc/grpc-server.ts';
-import { publishStateChanges } from '../nats/state-publisher.ts';
+import { natsStatePlugin } from '../nats/nats-plugin.ts';
 import { coordinatorExporter } from '../metrics/metrics-exporter.ts';
 import { runCoordinatorUntilSignal } from '../main.ts';
 import type { CoordinatorPluginFactory } from '../main.ts';
@@ -35,21 +33,6 @@ async function readPem(flag: string, path: string): Promise<Buffer> {
   } catch (error) {
     throw new UsageError(`${flag} ${path}: ${(error as Error).message}`);
   }
-}
-
-/** NATS wiring: the core's committed changes go to `ballast.<experiment>[.<trial>].state`. */
-function natsPlugin(url: string): CoordinatorPluginFactory {
-  return async ({ core, log }) => {
-    const bus = openNatsBus({ url, log: log.child({ component: 'nats' }), name: `ballast-coordinator ${hostname()}` });
-    const stop = publishStateChanges(core, bus);
-    return {
-      name: 'nats',
-      async close() {
-        stop();
-        await bus.close(2000);
-      },
-    };
-  };
 }
 
 export function register(program: Command): void {
@@ -102,7 +85,7 @@ export function register(program: Command): void {
       const log: Logger = pino({ level: flags.logLevel, base: { component: 'coordinator' } }, pino.destination(2));
       const plugins: CoordinatorPluginFactory[] = [];
       const natsUrl = flags.nats ?? process.env.BALLAST_NATS_URL;
-      if (natsUrl) plugins.push(natsPlugin(natsUrl));
+      if (natsUrl) plugins.push(natsStatePlugin(natsUrl, 'ballast-coordinator'));
       const metrics = flags.metricsListen !== undefined ? coordinatorExporter(flags.metricsListen) : undefined;
       if (metrics) plugins.push(metrics.plugin);
       await runCoordinatorUntilSignal({

@@ -1,16 +1,14 @@
 // `ballast run SPEC --out DIR`: an experiment start to finish on this machine, nothing else to
 // install or start. See local/local-run.ts for how; this file is flags, signals and output.
-import { hostname, availableParallelism } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { UsageError } from '../../../cli/main.ts';
-import { openNatsBus } from '../../../trainer/src/progress/nats-bus.ts';
 import { localRun, RunDirError } from '../local/local-run.ts';
 import { TrainersGoneError } from '../local/trainer-pool.ts';
-import type { CoordinatorPluginFactory } from '../main.ts';
-import { publishStateChanges } from '../nats/state-publisher.ts';
+import { natsStatePlugin } from '../nats/nats-plugin.ts';
 import { expandExperiment, parseExperimentSpec } from '../spec/experiment-spec.ts';
 import { resultsText } from './results-table.ts';
 import { readSpecFile } from './submit-command.ts';
@@ -24,20 +22,6 @@ interface RunFlags {
   leaseTtl: string;
   report: boolean;
   logLevel: string;
-}
-
-function natsPlugin(url: string): CoordinatorPluginFactory {
-  return async ({ core, log }) => {
-    const bus = openNatsBus({ url, log: log.child({ component: 'nats' }), name: `ballast-run ${hostname()}` });
-    const stop = publishStateChanges(core, bus);
-    return {
-      name: 'nats',
-      async close() {
-        stop();
-        await bus.close(2000);
-      },
-    };
-  };
 }
 
 export function register(program: Command): void {
@@ -100,7 +84,7 @@ async function run(specPath: string, flags: RunFlags): Promise<number> {
       out: process.stderr,
       leaseTtlMs: Math.round(ttl * 1000),
       signal: controller.signal,
-      natsPlugin,
+      natsPlugin: (url: string) => natsStatePlugin(url, 'ballast-run'),
       ...(natsUrl ? { nats: natsUrl } : {}),
       ...(flags.dataRoot ? { dataRoot: resolve(flags.dataRoot) } : {}),
       ...(flags.backend ? { backend: flags.backend } : {}),

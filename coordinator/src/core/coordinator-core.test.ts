@@ -70,7 +70,7 @@ describe('CoordinatorCore', () => {
   it('hands trials out FIFO across experiments and respects parallelism', async () => {
     const core = await open();
     const a = await core.submitExperiment({ name: 'a', base, seeds: 3, parallelism: 2 });
-    const b = await core.submitExperiment({ name: 'b', base, seeds: 2 });
+    await core.submitExperiment({ name: 'b', base, seeds: 2 });
     const leases = [];
     for (let i = 0; i < 4; i++) leases.push((await core.acquireTrial(`w${i}`))!);
     assert.deepEqual(leases.map((l) => `${l.experimentId === a.experimentId ? 'a' : 'b'}/${l.trialId}`), ['a/c0-s1', 'a/c0-s2', 'b/c0-s1', 'b/c0-s2']);
