@@ -108,6 +108,7 @@ async function run(label: string, apis: LeaseApi[], refill: () => Promise<unknow
   let ops = 0;
   let trials = 0;
   let idle = 0;
+  let refillsMeasured = 0;
   const progress: TrialProgress = { kind: 'step', step: 5, total_steps: 10, loss: 0.5, lr: 1e-5, examples_per_second: 100 };
   // An acquire that finds nothing is not counted (it would flatter the figures); `idle` says how many.
   const timed = async <T>(kind: string, call: () => Promise<T>): Promise<T> => {
@@ -138,6 +139,7 @@ async function run(label: string, apis: LeaseApi[], refill: () => Promise<unknow
       const lease = await timed('acquire', () => api.acquire(workerId));
       if (!lease) {
         // Out of trials: submit another experiment (one at a time) and count the miss.
+        if (!refilling && measuring) refillsMeasured++;
         refilling ??= refill().finally(() => (refilling = undefined));
         if (measuring) idle++;
         await new Promise((resolve) => setTimeout(resolve, 50));
@@ -183,6 +185,8 @@ async function run(label: string, apis: LeaseApi[], refill: () => Promise<unknow
       (serverUsPerOp !== undefined ? `, coordinator ${serverUsPerOp.toFixed(0)} µs (one core would serve ${(1e6 / serverUsPerOp).toFixed(0)} ops/s)` : ''),
   );
   if (idle > 0) console.log(`  acquires that found no trial (not counted): ${idle}`);
+  // A submission expands and journals a whole experiment at once, and lease calls wait behind it.
+  if (refillsMeasured > 0) console.log(`  experiments submitted while measuring (each stalls lease calls): ${refillsMeasured}`);
   figures.serverUsPerOp = serverUsPerOp;
   return figures;
 }
@@ -232,8 +236,18 @@ async function main(): Promise<void> {
     });
     const saturated = await run(`saturation, gRPC to a coordinator process (${CONNECTIONS} connections)`, trainerClients.map(toApi), submit, 0, coordinator.child.pid);
     const intervalMs = (1000 * TRAINERS) / RATE;
+    // The latency target is for steady leasing: queue enough trials up front (1.5x what the paced
+    // run can take, at 3 calls per trial) that no submission lands in its window; what a submission
+    // costs is measured on its own below.
+    const pacedTrials = ((WARMUP + SECONDS) * RATE * 1.5) / 3;
+    const queued = (await admin.listExperiments()).reduce((n, e) => n + e.counts.queued, 0);
+    for (let need = pacedTrials - queued; need > 0; need -= SEEDS_PER_EXPERIMENT * 2) await submit();
     const paced = await run(`paced at ${RATE} ops/s offered, gRPC (one call per trainer every ${intervalMs.toFixed(0)} ms)`, trainerClients.map(toApi), submit, intervalMs, coordinator.child.pid);
     const p99 = paced.p99.all ?? NaN;
+    const s0 = performance.now();
+    await submit();
+    const submitMs = performance.now() - s0;
+    console.log(`\nsubmitting one experiment of ${SEEDS_PER_EXPERIMENT * 2} trials took ${submitMs.toFixed(0)} ms (lease calls queue behind it)`);
     console.log(`\nmachine: load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} cores`);
     console.log('\nsummary');
     if (reference) console.log(`  gRPC / in-process saturation throughput: ${(saturated.opsPerSecond / reference.opsPerSecond).toFixed(2)}x`);

@@ -10,6 +10,7 @@ work the TypeScript side times. Run with Debian's torch and OpenBLAS:
 
 Prints one JSON line: seconds per timed step, examples/s, torch version, threads, BLAS.
 """
+import statistics
 import argparse
 import json
 import os
@@ -84,7 +85,8 @@ def main():
                 "threads": torch.get_num_threads(),
                 "blas": blas,
                 "seconds_per_step": times,
-                "examples_per_second": a.batch * len(times) / sum(times),
+                # the median step, as the tfjs side: a step stalled by another process must not set the ratio
+                "examples_per_second": a.batch / statistics.median(times),
                 "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
             }
         )

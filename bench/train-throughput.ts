@@ -1,7 +1,7 @@
 // Training throughput on the wasm backend against PyTorch, same model, batch and optimizer, same run.
 //
 //   node --import tsx bench/train-throughput.ts [--shapes bert-tiny,bert-mini,bert-small,bert-base]
-//        [--steps 3] [--threads 2] [--no-torch] [--no-recompute]
+//        [--steps 3] [--threads 2] [--no-torch] [--recompute auto|on|off]
 //
 // For each shape (sequence length 128; batch 16, bert-base 8) one child process trains on wasm
 // (so that each shape's heap peak is its own: wasm memory never shrinks) and one runs
@@ -40,7 +40,8 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '3' },
     threads: { type: 'string', default: String(Math.min(cpus().length, 8)) },
     'no-torch': { type: 'boolean', default: false },
-    'no-recompute': { type: 'boolean', default: false },
+    // As the trainer does by default: recompute block activations only where they would not fit.
+    recompute: { type: 'string', default: 'auto' },
     child: { type: 'string' },
   },
 });
@@ -72,16 +73,19 @@ function flopsPerExample(shape: BertShape): number {
 }
 
 /** Child mode: train one shape on wasm and print a WasmRun as JSON. */
-async function runWasm(shape: BertShape, steps: number, recompute: boolean): Promise<WasmRun> {
+async function runWasm(shape: BertShape, steps: number, recomputeMode: string): Promise<WasmRun> {
+  if (!['auto', 'on', 'off'].includes(recomputeMode)) throw new Error(`--recompute: '${recomputeMode}' is not auto, on or off`);
+  const recompute = recomputeMode === 'auto' ? 'auto' : recomputeMode === 'on';
   const info = await initBackend({ override: 'wasm', threads: Number(values.threads) });
   const batch = BATCH[shape] ?? DEFAULT_BATCH;
   const config = bertShapeConfig(shape, 2);
   const run: WasmRun = {
-    shape, batch, threads: info.threads, recompute, seconds_per_step: [], examples_per_second: 0, heap_peak_bytes: 0, num_tensors_after_step: [],
+    shape, batch, threads: info.threads, recompute: false, seconds_per_step: [], examples_per_second: 0, heap_peak_bytes: 0, num_tensors_after_step: [],
   };
   const backend = asWasmBackend(tf.backend());
   try {
     const model = new BertForSequenceClassification(config, initBertParams(config, 0), { recompute });
+    run.recompute = model.recomputes(batch, SEQ);
     const specs = new Map<string, ParamSpec>(model.paramInfo().map((p) => [p.name, { lrScale: 1, decay: !p.noDecay }]));
     const optimizer = new Optimizer(model.params, specs, {
       kind: 'adamw', beta1: 0.9, beta2: 0.999, epsilon: 1e-8, maxGradNorm: 1, weightDecay: 0.01, pretrainedWeightDecay: 0,
@@ -113,7 +117,8 @@ async function runWasm(shape: BertShape, steps: number, recompute: boolean): Pro
       step(k);
       run.seconds_per_step.push((performance.now() - t0) / 1000);
     }
-    run.examples_per_second = (batch * steps) / run.seconds_per_step.reduce((a, b) => a + b, 0);
+    // The median step, on both sides: one step stalled by another process must not set the ratio.
+    run.examples_per_second = batch / median(run.seconds_per_step);
   } catch (error) {
     run.error = error instanceof Error ? error.message : String(error);
     run.heap_peak_bytes = heapBytes(backend);
@@ -133,10 +138,16 @@ function runTorch(shape: BertShape, steps: number, threads: number): TorchRun | 
   return JSON.parse(r.stdout) as TorchRun;
 }
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
 const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
 
 if (values.child) {
-  const run = await runWasm(values.child as BertShape, Number(values.steps), !values['no-recompute']);
+  const run = await runWasm(values.child as BertShape, Number(values.steps), values.recompute);
   process.stdout.write(`${JSON.stringify(run)}\n`);
 } else {
   const shapes = values.shapes.split(',').map((s) => s.trim()) as BertShape[];
@@ -148,13 +159,13 @@ if (values.child) {
   const results: unknown[] = [];
   for (const shape of shapes) {
     const self = fileURLToPath(import.meta.url);
-    const childArgs = ['--import', 'tsx', self, '--child', shape, '--steps', String(steps), '--threads', String(threads), ...(values['no-recompute'] ? ['--no-recompute'] : [])];
+    const childArgs = ['--import', 'tsx', self, '--child', shape, '--steps', String(steps), '--threads', String(threads), '--recompute', values.recompute];
     let wasm: WasmRun;
     try {
       wasm = JSON.parse(execFileSync(process.execPath, childArgs, { encoding: 'utf8', maxBuffer: 1 << 24 })) as WasmRun;
     } catch (error) {
       // A wasm abort (out of memory) kills the child before it can report.
-      wasm = { shape, batch: BATCH[shape] ?? DEFAULT_BATCH, threads, recompute: !values['no-recompute'], seconds_per_step: [], examples_per_second: 0, heap_peak_bytes: WASM_HEAP_LIMIT, num_tensors_after_step: [], error: String((error as { stderr?: string }).stderr ?? error).trim().split('\n').slice(-1)[0] };
+      wasm = { shape, batch: BATCH[shape] ?? DEFAULT_BATCH, threads, recompute: values.recompute === 'on', seconds_per_step: [], examples_per_second: 0, heap_peak_bytes: WASM_HEAP_LIMIT, num_tensors_after_step: [], error: String((error as { stderr?: string }).stderr ?? error).trim().split('\n').slice(-1)[0] };
     }
     const torch = values['no-torch'] ? undefined : runTorch(shape, steps, threads);
     const flops = flopsPerExample(shape);
