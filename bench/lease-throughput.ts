@@ -11,14 +11,20 @@
 // latency target applies to the paced run; the throughput target to both gRPC runs.
 //
 //   node --import tsx bench/lease-throughput.ts [--trainers 1000] [--seconds 15] [--rate 2000]
-//       [--connections 100] [--skip-reference] [--address HOST:PORT]
+//       [--connections 100] [--skip-reference] [--address HOST:PORT [--metrics-address HOST:PORT]]
 //
 // A lease operation is one AcquireTrial, Heartbeat or CompleteTrial call; an acquire that finds no
 // trial is not counted. Latency is measured by the caller, per call. The bench and the server
 // share this machine's cores: run it on a quiet machine, its figures include the client's CPU.
+// A p99 over 8-15 s is set by a few stalls of tens of milliseconds (a stall at 2,000 calls/s
+// delays a hundred calls or more), so every run also reports the stalls of both processes
+// over the measured window: event-loop delay and GC pauses of the bench (measured here) and of the
+// coordinator (from its Prometheus endpoint: prom-client's nodejs_eventloop_lag_* and
+// nodejs_gc_duration_seconds), to tell which process a tail came from.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { CoordinatorCore } from '../coordinator/src/core/coordinator-core.ts';
 import { CoordinatorClient } from '../coordinator/src/client/coordinator-client.ts';
@@ -39,6 +45,8 @@ const { values: args } = parseArgs({
     'skip-reference': { type: 'boolean', default: false },
     // Use a coordinator that is already running (e.g. started under --cpu-prof) instead of spawning one.
     address: { type: 'string' },
+    // Its --metrics-listen address, for the coordinator's event-loop delay and GC figures.
+    'metrics-address': { type: 'string' },
   },
 });
 const TRAINERS = Number(args.trainers);
@@ -100,7 +108,111 @@ function processCpuSeconds(pid: number | undefined): number | undefined {
  * stretches latency and caps throughput, but not what each call costs. `serverPid` is the
  * coordinator process (undefined for the in-process reference, whose CPU is all in `client`).
  */
-async function run(label: string, apis: LeaseApi[], refill: () => Promise<unknown>, intervalMs = 0, serverPid?: number): Promise<RunFigures> {
+/** Event-loop delay and GC pauses over a window: this process's, or the coordinator's from its metrics. */
+interface Stalls {
+  loopP99Ms: number;
+  loopMaxMs: number;
+  gcCount: number;
+  gcTotalMs: number;
+  /** Pauses over 10 ms and over 100 ms (the coordinator's histogram has no finer buckets). */
+  gcOver10: number;
+  gcOver100: number;
+  /** The longest pause (this process only: the histogram does not keep it). */
+  gcMaxMs?: number;
+}
+
+function watchClientStalls(): () => Stalls {
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  const pauses: number[] = [];
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) pauses.push(entry.duration);
+  });
+  delay.enable();
+  gc.observe({ entryTypes: ['gc'] });
+  return () => {
+    delay.disable();
+    gc.disconnect();
+    return {
+      loopP99Ms: delay.percentile(99) / 1e6,
+      loopMaxMs: delay.max / 1e6,
+      gcCount: pauses.length,
+      gcTotalMs: pauses.reduce((a, b) => a + b, 0),
+      gcOver10: pauses.filter((ms) => ms > 10).length,
+      gcOver100: pauses.filter((ms) => ms > 100).length,
+      gcMaxMs: Math.max(0, ...pauses),
+    };
+  };
+}
+
+/** The default metrics of the coordinator that describe stalls (a scrape also resets the event-loop figures). */
+async function scrapeServerStalls(metricsAddress: string | undefined): Promise<Map<string, number> | undefined> {
+  if (metricsAddress === undefined) return undefined;
+  try {
+    const text = await (await fetch(`http://${metricsAddress}/metrics`)).text();
+    const values = new Map<string, number>();
+    for (const line of text.split('\n')) {
+      if (!['nodejs_eventloop_lag_', 'nodejs_gc_duration_seconds', 'ballast_coordinator_lease_latency_seconds'].some((name) => line.startsWith(name))) continue;
+      const space = line.lastIndexOf(' ');
+      values.set(line.slice(0, space), Number(line.slice(space + 1)));
+    }
+    return values;
+  } catch {
+    return undefined;
+  }
+}
+
+function serverStalls(before: Map<string, number> | undefined, after: Map<string, number> | undefined): Stalls | undefined {
+  if (!before || !after) return undefined;
+  const delta = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
+  const kinds = ['minor', 'major', 'incremental', 'weakcb'];
+  const sum = (suffix: string, le?: string) =>
+    kinds.reduce((n, kind) => n + delta(`nodejs_gc_duration_seconds_${suffix}{${le !== undefined ? `le="${le}",` : ''}kind="${kind}"}`), 0);
+  const count = sum('count');
+  return {
+    // The scrape before the window reset these, so the scrape after covers just the window.
+    loopP99Ms: (after.get('nodejs_eventloop_lag_p99_seconds') ?? NaN) * 1000,
+    loopMaxMs: (after.get('nodejs_eventloop_lag_max_seconds') ?? NaN) * 1000,
+    gcCount: count,
+    gcTotalMs: sum('sum') * 1000,
+    gcOver10: count - sum('bucket', '0.01'),
+    gcOver100: count - sum('bucket', '0.1'),
+  };
+}
+
+/**
+ * The coordinator's own time per lease call (its handler, receipt to reply, from its histogram)
+ * over the window: calls over 10 ms, and the bucket bound under which 99% of calls fall. What the
+ * bench measures on top of it is gRPC transport and the bench's own delays.
+ */
+function serverLatency(before: Map<string, number> | undefined, after: Map<string, number> | undefined): string | undefined {
+  if (!before || !after) return undefined;
+  const name = 'ballast_coordinator_lease_latency_seconds';
+  const rpcs = ['AcquireTrial', 'Heartbeat', 'CompleteTrial'];
+  const delta = (key: string) => (after.get(key) ?? 0) - (before.get(key) ?? 0);
+  const count = rpcs.reduce((n, rpc) => n + delta(`${name}_count{rpc="${rpc}"}`), 0);
+  const within = (le: string) => rpcs.reduce((n, rpc) => n + delta(`${name}_bucket{le="${le}",rpc="${rpc}"}`), 0);
+  const bounds = ['0.0005', '0.001', '0.0025', '0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10'];
+  const p99 = bounds.find((le) => within(le) >= 0.99 * count);
+  const over10 = count - within('0.01');
+  return `  coordinator's own handler time: p99 <= ${p99 !== undefined ? `${Number(p99) * 1000} ms` : '> 10 s'}; ${over10} of ${count} calls over 10 ms (${((100 * over10) / Math.max(1, count)).toFixed(2)}%)`;
+}
+
+function formatStalls(who: string, stalls: Stalls, sampling: string): string {
+  return (
+    `  ${who}: event-loop delay (${sampling}) p99 ${stalls.loopP99Ms.toFixed(1)} ms, max ${stalls.loopMaxMs.toFixed(1)} ms; ` +
+    `GC ${stalls.gcCount} pauses, ${stalls.gcTotalMs.toFixed(0)} ms in all, ${stalls.gcOver10} over 10 ms, ${stalls.gcOver100} over 100 ms` +
+    (stalls.gcMaxMs !== undefined ? `, longest ${stalls.gcMaxMs.toFixed(1)} ms` : '')
+  );
+}
+
+async function run(
+  label: string,
+  apis: LeaseApi[],
+  refill: () => Promise<unknown>,
+  intervalMs = 0,
+  serverPid?: number,
+  metricsAddress?: string,
+): Promise<RunFigures> {
   let refilling: Promise<unknown> | undefined;
   const latencies: Record<string, number[]> = { acquire: [], heartbeat: [], complete: [], all: [] };
   let measuring = false;
@@ -125,9 +237,12 @@ async function run(label: string, apis: LeaseApi[], refill: () => Promise<unknow
   const trainer = async (index: number) => {
     const api = apis[index % apis.length]!;
     const workerId = `sim-${index}`;
-    // Paced trainers start spread over one interval, then keep to their schedule (open loop: a
-    // slow answer does not delay the next call's planned time, so queueing shows in latency).
-    let next = performance.now() + Math.random() * intervalMs;
+    // Paced trainers start spread over one cycle of their three calls, then keep to their schedule
+    // (open loop: a slow answer does not delay the next call's planned time, so queueing shows in
+    // latency). Spread over one interval only, every trainer made the same call in the same
+    // 500 ms (all acquire, then all heartbeat, then all complete), and a stall landed on one kind
+    // of call: which kind "had the tail" changed from run to run.
+    let next = performance.now() + Math.random() * intervalMs * 3;
     const pace = async () => {
       if (intervalMs === 0) return;
       const wait = next - performance.now();
@@ -154,13 +269,19 @@ async function run(label: string, apis: LeaseApi[], refill: () => Promise<unknow
   };
   const loops = Array.from({ length: TRAINERS }, (_, i) => trainer(i));
   await new Promise((resolve) => setTimeout(resolve, WARMUP * 1000));
+  const serverBefore = await scrapeServerStalls(metricsAddress);
   measuring = true;
+  const clientStalls = watchClientStalls();
   const started = performance.now();
   const clientCpu0 = process.cpuUsage();
   const serverCpu0 = processCpuSeconds(serverPid);
   await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
   measuring = false;
   const elapsed = (performance.now() - started) / 1000;
+  const client = clientStalls();
+  const serverAfter = await scrapeServerStalls(metricsAddress);
+  const server = serverStalls(serverBefore, serverAfter);
+  const serverSide = serverLatency(serverBefore, serverAfter);
   const clientCpu = process.cpuUsage(clientCpu0);
   const serverCpu1 = processCpuSeconds(serverPid);
   const clientUsPerOp = (clientCpu.user + clientCpu.system) / Math.max(1, ops);
@@ -184,6 +305,10 @@ async function run(label: string, apis: LeaseApi[], refill: () => Promise<unknow
     `  CPU per operation: ${serverPid === undefined ? 'in process' : 'bench (client)'} ${clientUsPerOp.toFixed(0)} µs` +
       (serverUsPerOp !== undefined ? `, coordinator ${serverUsPerOp.toFixed(0)} µs (one core would serve ${(1e6 / serverUsPerOp).toFixed(0)} ops/s)` : ''),
   );
+  // Both figures are the interval between two samples, so they include the sampling interval.
+  console.log(formatStalls('bench (client)', client, 'sampled every 1 ms'));
+  if (server) console.log(formatStalls('coordinator', server, "prom-client's, sampled every 10 ms"));
+  if (serverSide) console.log(serverSide);
   if (idle > 0) console.log(`  acquires that found no trial (not counted): ${idle}`);
   // A submission expands and journals a whole experiment at once, and lease calls wait behind it.
   if (refillsMeasured > 0) console.log(`  experiments submitted while measuring (each stalls lease calls): ${refillsMeasured}`);
@@ -218,7 +343,14 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ballast-bench-grpc-'));
   const coordinator = args.address
     ? { address: args.address, child: { pid: undefined }, stop: async () => 0 }
-    : await startCoordinatorProcess(join(dir, 'state'), ['--lease-ttl', '60']);
+    : await startCoordinatorProcess(join(dir, 'state'), ['--lease-ttl', '60', '--metrics-listen', '127.0.0.1:0']);
+  const metricsAddress = args.address
+    ? args['metrics-address']
+    : (
+        'log' in coordinator
+          ? coordinator.log().split('\n').map((line) => (line.includes('metrics listening') && line.endsWith('}') ? (JSON.parse(line) as { address: string }).address : undefined)).find((a) => a !== undefined)
+          : undefined
+      );
   const clients: CoordinatorClient[] = [];
   try {
     const admin = new CoordinatorClient({ address: coordinator.address, defaultTimeoutMs: 120_000 });
@@ -234,7 +366,7 @@ async function main(): Promise<void> {
       heartbeat: (leaseId, progress) => client.heartbeat(leaseId, progress),
       complete: (leaseId, result) => client.completeTrial(leaseId, result),
     });
-    const saturated = await run(`saturation, gRPC to a coordinator process (${CONNECTIONS} connections)`, trainerClients.map(toApi), submit, 0, coordinator.child.pid);
+    const saturated = await run(`saturation, gRPC to a coordinator process (${CONNECTIONS} connections)`, trainerClients.map(toApi), submit, 0, coordinator.child.pid, metricsAddress);
     const intervalMs = (1000 * TRAINERS) / RATE;
     // The latency target is for steady leasing: queue enough trials up front (1.5x what the paced
     // run can take, at 3 calls per trial) that no submission lands in its window; what a submission
@@ -242,7 +374,7 @@ async function main(): Promise<void> {
     const pacedTrials = ((WARMUP + SECONDS) * RATE * 1.5) / 3;
     const queued = (await admin.listExperiments()).reduce((n, e) => n + e.counts.queued, 0);
     for (let need = pacedTrials - queued; need > 0; need -= SEEDS_PER_EXPERIMENT * 2) await submit();
-    const paced = await run(`paced at ${RATE} ops/s offered, gRPC (one call per trainer every ${intervalMs.toFixed(0)} ms)`, trainerClients.map(toApi), submit, intervalMs, coordinator.child.pid);
+    const paced = await run(`paced at ${RATE} ops/s offered, gRPC (one call per trainer every ${intervalMs.toFixed(0)} ms)`, trainerClients.map(toApi), submit, intervalMs, coordinator.child.pid, metricsAddress);
     const p99 = paced.p99.all ?? NaN;
     const s0 = performance.now();
     await submit();
