@@ -162,14 +162,21 @@ function defaults(spec: PanelSpec, extra: Record<string, unknown> = {}): { defau
 
 type Placed = Omit<Panel, 'id' | 'gridPos'> & { w: number; h: number };
 
+/** What every query panel starts with; each builder adds its field config and options. */
+function panelBase(type: Panel['type'], spec: PanelSpec, queries: Query[] = spec.queries) {
+  return {
+    type,
+    title: spec.title,
+    ...(spec.description !== undefined ? { description: spec.description } : {}),
+    w: spec.w,
+    h: spec.h,
+    datasource: DATASOURCE,
+    targets: targets(queries),
+  };
+}
+
 export const timeseries = (spec: PanelSpec): Placed => ({
-  type: 'timeseries',
-  title: spec.title,
-  ...(spec.description !== undefined ? { description: spec.description } : {}),
-  w: spec.w,
-  h: spec.h,
-  datasource: DATASOURCE,
-  targets: targets(spec.queries),
+  ...panelBase('timeseries', spec),
   fieldConfig: defaults(spec, {
     custom: { drawStyle: 'line', lineWidth: 1, fillOpacity: spec.stacked ? 60 : 10, showPoints: 'never', stacking: { mode: spec.stacked ? 'normal' : 'none', group: 'A' } },
   }),
@@ -177,37 +184,19 @@ export const timeseries = (spec: PanelSpec): Placed => ({
 });
 
 export const stat = (spec: PanelSpec): Placed => ({
-  type: 'stat',
-  title: spec.title,
-  ...(spec.description !== undefined ? { description: spec.description } : {}),
-  w: spec.w,
-  h: spec.h,
-  datasource: DATASOURCE,
-  targets: targets(spec.queries),
+  ...panelBase('stat', spec),
   fieldConfig: defaults(spec),
   options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'value', graphMode: 'area', textMode: 'auto', ...spec.options },
 });
 
 export const bargauge = (spec: PanelSpec): Placed => ({
-  type: 'bargauge',
-  title: spec.title,
-  ...(spec.description !== undefined ? { description: spec.description } : {}),
-  w: spec.w,
-  h: spec.h,
-  datasource: DATASOURCE,
-  targets: targets(spec.queries),
+  ...panelBase('bargauge', spec),
   fieldConfig: defaults(spec),
   options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, orientation: 'horizontal', displayMode: 'gradient', showUnfilled: true, ...spec.options },
 });
 
 export const table = (spec: PanelSpec): Placed => ({
-  type: 'table',
-  title: spec.title,
-  ...(spec.description !== undefined ? { description: spec.description } : {}),
-  w: spec.w,
-  h: spec.h,
-  datasource: DATASOURCE,
-  targets: targets(spec.queries.map((q) => ({ ...q, format: 'table', instant: true }))),
+  ...panelBase('table', spec, spec.queries.map((q) => ({ ...q, format: 'table', instant: true }))),
   fieldConfig: defaults(spec),
   options: { showHeader: true, ...spec.options },
   // Several instant queries become one row per label set (e.g. per configuration), one column each.
@@ -215,13 +204,7 @@ export const table = (spec: PanelSpec): Placed => ({
 });
 
 export const heatmap = (spec: PanelSpec): Placed => ({
-  type: 'heatmap',
-  title: spec.title,
-  ...(spec.description !== undefined ? { description: spec.description } : {}),
-  w: spec.w,
-  h: spec.h,
-  datasource: DATASOURCE,
-  targets: targets(spec.queries.map((q) => ({ ...q, format: 'heatmap' }))),
+  ...panelBase('heatmap', spec, spec.queries.map((q) => ({ ...q, format: 'heatmap' }))),
   fieldConfig: defaults(spec),
   options: { calculate: false, yAxis: { axisPlacement: 'left' }, color: { mode: 'scheme', scheme: 'Oranges' }, cellGap: 1, ...spec.options },
 });
