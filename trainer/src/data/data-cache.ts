@@ -22,7 +22,8 @@ export class DataCache {
 
   /** `tokenizerSource` names where the tokenizer came from (the checkpoint directory or builtin name). */
   prepare(task: TaskData, tokenizer: BertTokenizer, tokenizerSource: string, maxSeqLength: number): PreparedData {
-    const key = JSON.stringify([this.task?.value === task ? this.task.key : undefined, tokenizerSource, maxSeqLength]);
+    // The task is compared by identity: an equal config gives the same object from loadTask above.
+    const key = JSON.stringify([tokenizerSource, maxSeqLength]);
     if (this.prepared?.key !== key || this.prepared.value.task !== task) {
       this.prepared = { key, value: prepareData(task, tokenizer, { maxSeqLength }) };
     }
