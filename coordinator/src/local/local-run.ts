@@ -5,7 +5,7 @@
 // Resuming: `<out>/run.json` records the experiment id before it is submitted, and submission
 // under an existing id with the same spec is a no-op in the core, so running the same command
 // again replays the journal and carries on; the experiment is never submitted twice.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
 import { CoordinatorError } from '../core/errors.ts';
@@ -17,6 +17,7 @@ import type { ExperimentResults } from '../results/experiment-results.ts';
 import { newExperimentId } from '../spec/experiment-spec.ts';
 import { WatchView } from '../cli/watch-view.ts';
 import { TrainerPool, TrainersGoneError } from './trainer-pool.ts';
+import { writeFileAtomic } from '../../../trainer/src/util/write-file-atomic.ts';
 
 export const RUN_RECORD = 'run.json';
 export const RUN_RECORD_VERSION = 1;
@@ -82,10 +83,6 @@ export function readRunRecord(outDir: string): RunRecord | undefined {
   return record as RunRecord;
 }
 
-function writeAtomic(path: string, text: string): void {
-  writeFileSync(`${path}.tmp`, text);
-  renameSync(`${path}.tmp`, path);
-}
 
 function toWatchEvent(event: CoreEvent): WatchEvent {
   switch (event.type) {
@@ -157,7 +154,7 @@ export async function localRun(options: LocalRunOptions): Promise<LocalRunOutcom
     const experimentId = record?.experiment_id ?? newExperimentId(String(options.spec.name ?? 'experiment'));
     if (!record) {
       // Recorded before the submission: a crash in between still resumes under the same id.
-      writeAtomic(join(outDir, RUN_RECORD), `${JSON.stringify({ v: RUN_RECORD_VERSION, experiment_id: experimentId, spec: basename(options.specPath), created_at: new Date().toISOString() } satisfies RunRecord, null, 2)}\n`);
+      writeFileAtomic(join(outDir, RUN_RECORD), `${JSON.stringify({ v: RUN_RECORD_VERSION, experiment_id: experimentId, spec: basename(options.specPath), created_at: new Date().toISOString() } satisfies RunRecord, null, 2)}\n`);
     }
     const resumed = coordinator.core.listExperiments().some((e) => e.id === experimentId);
     try {
@@ -205,7 +202,7 @@ export async function localRun(options: LocalRunOptions): Promise<LocalRunOutcom
 
     const results = coordinator.core.results(experimentId);
     const resultsPath = join(outDir, 'results.json');
-    writeAtomic(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
+    writeFileAtomic(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
     return { experimentId, state: info?.state ?? 'running', results, resultsPath, resumed };
   } finally {
     // Trainers first (they hand their trials back to the coordinator), then the coordinator.

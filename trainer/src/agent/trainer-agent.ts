@@ -6,7 +6,7 @@
 //   - Exactly one terminal report per lease (see `runLease`'s finally and `dropPrefetched`).
 //   - Training never stops for the control plane: heartbeats and reports retry on transient
 //     failures (a coordinator restart), progress to NATS is best-effort and counted when dropped.
-import { mkdirSync, existsSync, writeFileSync, renameSync } from 'node:fs';
+import { mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { resolveTrialConfig } from '../config/trial-config.ts';
@@ -20,6 +20,7 @@ import { subjectToken } from '../progress/nats-bus.ts';
 import { classifyError } from './classify-error.ts';
 import { isTransient } from './coordinator-link.ts';
 import type { CoordinatorLink, LeaseGrant } from './coordinator-link.ts';
+import { writeFileAtomic } from '../util/write-file-atomic.ts';
 
 /** Runs one trial to its result (the training core), writing its files under `outDir`. */
 export type RunTrialFn = (config: TrialConfig, ctx: TrialContext, options: { outDir: string }) => Promise<TrialResult>;
@@ -369,8 +370,7 @@ function publishOutcome(publisher: TrialProgressPublisher, outcome: TrialOutcome
 function writeResultIfMissing(dir: string, result: TrialResult): void {
   const path = join(dir, 'result.json');
   if (existsSync(path)) return;
-  writeFileSync(`${path}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
-  renameSync(`${path}.tmp`, path);
+  writeFileAtomic(path, `${JSON.stringify(result, null, 2)}\n`);
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

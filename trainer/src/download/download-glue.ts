@@ -10,7 +10,7 @@
 // files, CoLA's source code) are filled with the row index or `-`; the presets do not read them.
 // The unlabeled test splits are not converted. The parquet files are kept beside the tsv
 // (`hub/`), with `SOURCE.json` recording the repository, revision, checksums and row counts.
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { gluePresetDir } from '../config/data-paths.ts';
@@ -20,6 +20,7 @@ import { DownloadError, checksumOf, downloadFile } from './download-file.ts';
 import type { DownloadOptions, DownloadOutcome } from './download-file.ts';
 import { hubEndpoint, hubToken, resolveUrl } from './hub-endpoint.ts';
 import type { HubOptions } from './hub-endpoint.ts';
+import { writeFileAtomic } from '../util/write-file-atomic.ts';
 
 export const GLUE_REPO = 'nyu-mll/glue';
 
@@ -197,8 +198,7 @@ export async function downloadGlue(
     rows[tsvName] = lines.length - (source.header ? 1 : 0);
     const path = join(dir, tsvName);
     mkdirSync(dir, { recursive: true });
-    writeFileSync(`${path}.tmp`, `${lines.join('\n')}\n`);
-    renameSync(`${path}.tmp`, path);
+    writeFileAtomic(path, `${lines.join('\n')}\n`);
   }
 
   // Read the result back with the preset itself: what was written is what training will see.

@@ -2,7 +2,8 @@
 // 8 bytes little-endian header length N, N bytes of JSON {name: {dtype, shape, data_offsets}, …,
 // "__metadata__": {…}}, then the raw little-endian data, offsets relative to the end of the header.
 // Every check names the file and tensor: a truncated download must say so, not crash in tfjs.
-import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../util/write-file-atomic.ts';
 import { CheckpointError } from './checkpoint-error.ts';
 
 /** One tensor as Ballast holds it on the host: row-major float32, whatever the file's dtype. */
@@ -183,7 +184,5 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, HostTensor>, meta
 
 /** Writes atomically (temp file + rename), so a crash never leaves a half-written checkpoint. */
 export function writeSafetensors(path: string, tensors: ReadonlyMap<string, HostTensor>, metadata: Record<string, string> = { format: 'pt' }): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, encodeSafetensors(tensors, metadata));
-  renameSync(tmp, path);
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }

@@ -6,7 +6,7 @@
 // Determinism: data order comes from data_seed (per epoch), head and re-init draws from init_seed,
 // dropout and mixout masks from (dropout_seed, step, site). Nothing reads a clock or tfjs's own RNG,
 // so the same seeds on the same backend give the same numbers bit for bit (run-trial.test.ts).
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { dataRoot, resolveModelPath } from '../config/data-paths.ts';
@@ -27,6 +27,7 @@ import { degenerateReason, evalSteps, isImprovement } from './model-selection.ts
 import { Optimizer, type ParamSpec } from './optimizer.ts';
 import { TrialCancelledError, type TrialContext } from './trial-context.ts';
 import type { BackendInfo, EvalMetrics, SelectedModel, TrialResult } from './trial-result.ts';
+import { writeFileAtomic } from '../util/write-file-atomic.ts';
 
 export interface RunTrialOptions {
   /** Where metrics.jsonl, result.json and checkpoint/ go; nothing is written without it. */
@@ -306,7 +307,5 @@ function describeActiveBackend(): BackendInfo {
 
 function writeJsonAtomic(path: string, value: unknown): void {
   mkdirSync(join(path, '..'), { recursive: true });
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
-  renameSync(tmp, path);
+  writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
 }
