@@ -4,9 +4,9 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { parseDocument } from 'yaml';
 import { UsageError } from '../../../cli/main.ts';
 import { ConfigError } from '../../../trainer/src/config/trial-config.ts';
+import { parseYamlText, YamlSyntaxError } from '../../../trainer/src/config/yaml-text.ts';
 import { parseExperimentSpec } from '../spec/experiment-spec.ts';
 import { addClientOptions, withClient } from './client-flags.ts';
 import type { ClientFlags } from './client-flags.ts';
@@ -28,11 +28,13 @@ export async function readSpecFile(path: string): Promise<Record<string, unknown
     throw new UsageError(`${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
   }
   const source = path === '-' ? '<stdin>' : path;
-  // prettyErrors puts "at line L, column C" into the message's first line.
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  const error = doc.errors[0];
-  if (error) throw new ConfigError('', (error.message.split('\n')[0] ?? '').replace(/:$/, ''), source);
-  const spec: unknown = doc.toJS();
+  let spec: unknown;
+  try {
+    spec = parseYamlText(text);
+  } catch (error) {
+    if (error instanceof YamlSyntaxError) throw new ConfigError('', error.message, source);
+    throw error;
+  }
   if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw new ConfigError('', 'an experiment spec is a mapping (name, base, sweep, seeds, ...)', source);
   parseExperimentSpec(spec, source); // the same validation the coordinator runs, before any network
   return spec as Record<string, unknown>;

@@ -17,7 +17,6 @@
 //   parallelism     cap on running trials of this experiment (default: no cap)
 // Without any seeds key each configuration runs once with the base's seeds.
 import { randomBytes } from 'node:crypto';
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import {
   ConfigError,
@@ -28,6 +27,7 @@ import {
   type TrialConfig,
   type TrialSeeds,
 } from '../../../trainer/src/config/trial-config.ts';
+import { parseYamlText, YamlSyntaxError } from '../../../trainer/src/config/yaml-text.ts';
 
 /** Beyond this a spec is almost surely a typo (a grid over a long list) and would bloat the journal. */
 export const MAX_TRIALS_PER_EXPERIMENT = 100_000;
@@ -183,15 +183,14 @@ export function parseExperimentSpec(input: unknown, source?: string): Experiment
 
 /** Parses spec text (YAML, of which JSON is a subset). Syntax errors name the line. */
 export function parseExperimentSpecText(text: string, source?: string): ExperimentSpec {
-  // uniqueKeys (the default) makes a repeated key an error rather than a silent last-one-wins.
-  const doc = parseDocument(text);
-  const error = doc.errors[0];
-  if (error) {
-    const at = error.linePos?.[0];
-    const message = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
-    throw new ConfigError('', `${at ? `line ${at.line}, column ${at.col}: ` : ''}${message}`, source);
+  let value: unknown;
+  try {
+    value = parseYamlText(text);
+  } catch (error) {
+    if (error instanceof YamlSyntaxError) throw new ConfigError('', error.message, source);
+    throw error;
   }
-  return parseExperimentSpec(doc.toJS(), source);
+  return parseExperimentSpec(value, source);
 }
 
 function countConfigurations(spec: ExperimentSpec): number {

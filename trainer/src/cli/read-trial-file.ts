@@ -2,9 +2,9 @@
 // Every failure names the file, and the line or the key path, so that `ballast train` can print
 // one line the user can act on.
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
 import { UsageError } from '../../../cli/main.ts';
 import { parseTrialConfig, type TrialConfig } from '../config/trial-config.ts';
+import { parseYamlText, YamlSyntaxError } from '../config/yaml-text.ts';
 
 export function readTrialFile(path: string): TrialConfig {
   let text: string;
@@ -20,15 +20,12 @@ export function readTrialFile(path: string): TrialConfig {
 
 /** Parses trial text; `source` names it in errors. Throws UsageError (syntax) or ConfigError (content). */
 export function parseTrialText(text: string, source: string): TrialConfig {
-  // uniqueKeys (the default) makes a repeated key an error rather than a silent last-one-wins.
-  const doc = parseDocument(text);
-  const error = doc.errors[0];
-  if (error) {
-    const pos = error.linePos?.[0];
-    const where = pos ? `:${pos.line}:${pos.col}` : '';
-    // prettyErrors (the default) appends " at line L, column C:" and a snippet; we put the position first.
-    const message = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
-    throw new UsageError(`${source}${where}: ${message}`);
+  let value: unknown;
+  try {
+    value = parseYamlText(text);
+  } catch (error) {
+    if (!(error instanceof YamlSyntaxError)) throw error;
+    throw new UsageError(`${source}${error.line !== undefined ? `:${error.line}:${error.col}` : ''}: ${error.reason}`);
   }
-  return parseTrialConfig(doc.toJS(), source);
+  return parseTrialConfig(value, source);
 }
