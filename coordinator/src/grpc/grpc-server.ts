@@ -10,6 +10,7 @@ import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { ClientTransportOptions } from './grpc-bridge.ts';
+import { parseHostPort } from '../../../trainer/src/util/host-port.ts';
 
 export interface ServerTlsOptions {
   /** PEM certificate chain and private key of the server. */
@@ -50,14 +51,6 @@ export interface RunningGrpcServer {
 /** Thrown for a listen address or credential setup that must not be used. */
 export class ListenError extends Error {
   override readonly name = 'ListenError';
-}
-
-/** Splits `HOST:PORT` / `[v6]:PORT`. */
-export function parseHostPort(value: string, what = 'address'): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(value.trim());
-  const port = match ? Number(match[3]) : NaN;
-  if (!match || !(port >= 0 && port <= 65535)) throw new ListenError(`${what} must be HOST:PORT, got '${value}'`);
-  return { host: (match[1] ?? match[2]) as string, port };
 }
 
 export function isLoopback(host: string): boolean {

@@ -4,6 +4,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { parseHostPort } from '../util/host-port.ts';
 
 export interface MetricsServer {
   /** `host:port` actually bound (port 0 picks a free one). */
@@ -12,16 +13,8 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** Splits `HOST:PORT` (`[v6]:PORT` too); throws an Error naming `flag` when malformed. */
-export function parseMetricsListen(value: string, flag = '--metrics-listen'): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(value.trim());
-  const port = match ? Number(match[3]) : NaN;
-  if (!match || !(port >= 0 && port <= 65535)) throw new Error(`${flag} must be HOST:PORT, got '${value}'`);
-  return { host: (match[1] ?? match[2]) as string, port };
-}
-
 export async function serveMetrics(registry: Registry, listen: string): Promise<MetricsServer> {
-  const { host, port } = parseMetricsListen(listen);
+  const { host, port } = parseHostPort(listen, '--metrics-listen');
   const server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') {
