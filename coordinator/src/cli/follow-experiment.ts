@@ -3,6 +3,7 @@
 // Each reconnection starts with a fresh snapshot, which the consumer treats as replacing state.
 import type { CoordinatorClient, WatchEvent } from '../client/coordinator-client.ts';
 import { Code, RpcError } from '../grpc/rpc-error.ts';
+import { sleep } from '../../../trainer/src/util/sleep.ts';
 
 export interface FollowOptions {
   signal?: AbortSignal;
@@ -11,12 +12,6 @@ export interface FollowOptions {
   /** Told about each lost connection before the retry. */
   onRetry?: (error: RpcError, delayMs: number) => void;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
 
 export async function* followExperiment(client: CoordinatorClient, experimentId: string, options: FollowOptions = {}): AsyncGenerator<WatchEvent> {
   const giveUpAfterMs = options.giveUpAfterMs ?? 10 * 60_000;

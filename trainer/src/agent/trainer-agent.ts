@@ -21,6 +21,7 @@ import { classifyError } from './classify-error.ts';
 import { isTransient } from './coordinator-link.ts';
 import type { CoordinatorLink, LeaseGrant } from './coordinator-link.ts';
 import { writeFileAtomic } from '../util/write-file-atomic.ts';
+import { sleep } from '../util/sleep.ts';
 
 /** Runs one trial to its result (the training core), writing its files under `outDir`. */
 export type RunTrialFn = (config: TrialConfig, ctx: TrialContext, options: { outDir: string }) => Promise<TrialResult>;
@@ -371,17 +372,4 @@ function writeResultIfMissing(dir: string, result: TrialResult): void {
   const path = join(dir, 'result.json');
   if (existsSync(path)) return;
   writeFileAtomic(path, `${JSON.stringify(result, null, 2)}\n`);
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
