@@ -15,6 +15,10 @@ export interface WasmTensorData {
 
 export interface WasmModule {
   HEAPU8: Uint8Array;
+  /** The module's (shared) memory; Ballast's own kernels import it. */
+  wasmMemory: WebAssembly.Memory;
+  /** Emscripten's malloc on the heap: a byte offset, 0 when out of memory. */
+  _malloc(bytes: number): number;
   cwrap(name: string, returnType: string | null, argTypes: string[]): (...args: unknown[]) => unknown;
   tfjs: {
     /** Records (id → heap offset, element count) in the C++ tensor map; allocates nothing. */

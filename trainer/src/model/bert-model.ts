@@ -15,6 +15,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core's entry point registers kernels' forward functions only; training needs the gradients.
 import './tfjs-gradients.ts';
+import { gelu } from '../ops/gelu.ts';
 import type { BertConfig } from './bert-config.ts';
 import {
   BLOCK_PARAM_SUFFIXES, bertParamSpecs, blockParamName, isLinearWeight, isNoDecay, paramLayerIndex,
@@ -328,11 +329,6 @@ export class BertForSequenceClassification {
     const dropped = seededDropout(pooled, this.dropoutRate(this.classifierDropout, masks), masks, 'classifier');
     return this.linear(dropped, this.p('classifier.weight'), this.p('classifier.bias'), 'classifier.weight', masks) as tf.Tensor2D; // [batch, labels]
   }
-}
-
-/** Exact GELU, x·Φ(x) = x·(1 + erf(x/√2))/2, as BERT and HF's "gelu". */
-export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
 }
 
 /**

@@ -1,0 +1,59 @@
+// What every fused op (this folder) shares: each is a tfjs kernel of its own, registered for the
+// wasm backend and run on Ballast's wasm kernels (backend/ballast-kernels.ts), with its gradient
+// another such kernel; on any other backend (cpu, tfjs-node) the op is composed of tfjs ops, with
+// the same math. Going through tfjs's kernel registry keeps the tape, tidy, memory accounting and
+// tf.profile working as for any built-in op.
+import * as tf from '@tensorflow/tfjs-core';
+// The composed path is differentiated by tfjs's own gradients, which tfjs-core does not register.
+import '../model/tfjs-gradients.ts';
+import { ballastKernels, type BallastKernels } from '../backend/ballast-kernels.ts';
+import { asWasmBackend, tensorData, type WasmBackend } from '../backend/wasm-heap.ts';
+
+/** Whether the current backend runs `kernelName` itself (else the op composes tfjs ops). */
+export function hasFusedKernel(kernelName: string): boolean {
+  return tf.getKernel(kernelName, tf.getBackend()) !== undefined;
+}
+
+export function runFused(kernelName: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}): tf.Tensor | tf.Tensor[] {
+  return tf.engine().runKernel(kernelName, inputs, attrs) as tf.Tensor | tf.Tensor[];
+}
+
+export interface WasmKernelContext {
+  backend: WasmBackend;
+  kernels: BallastKernels;
+  /** A new float32 output tensor. */
+  output(shape: number[]): tf.TensorInfo;
+  /** A tensor's byte offset on the heap (stable: heap growth keeps offsets). */
+  ptr(t: tf.TensorInfo): number;
+}
+
+/** Registers `name` on wasm; `run` gets the inputs (checked float32) and a context. */
+export function registerWasmKernel(
+  name: string,
+  run: (inputs: Record<string, tf.TensorInfo>, ctx: WasmKernelContext, attrs: tf.NamedAttrMap) => tf.TensorInfo | tf.TensorInfo[],
+): void {
+  if (tf.getKernel(name, 'wasm')) return;
+  tf.registerKernel({
+    kernelName: name,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const b = asWasmBackend(backend);
+      for (const [key, t] of Object.entries(inputs)) {
+        if (t && t.dtype !== 'float32') throw new Error(`${name}: input '${key}' is ${t.dtype}, expected float32`);
+      }
+      const ctx: WasmKernelContext = {
+        backend: b,
+        kernels: ballastKernels(b),
+        output: (shape) => b.makeOutput(shape, 'float32'),
+        ptr: (t) => tensorData(b, t).memoryOffset,
+      };
+      return run(inputs as Record<string, tf.TensorInfo>, ctx, attrs ?? {});
+    },
+  });
+}
+
+/** Registers a gradient once (the registry is global; a second import must not throw or warn). */
+export function registerGradientOnce(config: tf.GradConfig): void {
+  if (tf.getGradient(config.kernelName)) return;
+  tf.registerGradient(config);
+}

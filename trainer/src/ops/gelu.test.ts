@@ -1,0 +1,48 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { gelu } from './gelu.ts';
+import { assertClose, assertMatchesCpu, randomArray, useWasm } from './fused-op-testing.ts';
+
+before(useWasm);
+
+/** erf in float64 (Abramowitz & Stegun 7.1.26 is what both backends approximate; this is exact). */
+function erf64(x: number): number {
+  // Maclaurin series converges fast for |x| < 3; beyond, erf is 1 to float32 precision.
+  if (Math.abs(x) > 4) return Math.sign(x);
+  let sum = 0;
+  let term = x;
+  for (let n = 0; n < 200; n++) {
+    sum += term / (2 * n + 1);
+    term *= (-x * x) / (n + 1);
+  }
+  return (2 / Math.sqrt(Math.PI)) * sum;
+}
+
+test('fused GELU matches the composed ops on cpu, value and gradient, odd sizes included', async () => {
+  for (const n of [1, 3, 4, 7, 4097]) {
+    const x = randomArray(n, n, 3);
+    await assertMatchesCpu((t) => gelu(t), [{ data: x, shape: [n] }], { tol: 1e-6, gradTol: 1e-6, dy: randomArray(n, n + 1), what: `gelu[${n}]` });
+  }
+});
+
+test('fused GELU against float64 exact GELU and its derivative', async () => {
+  await tf.setBackend('wasm');
+  const xs = Float32Array.from({ length: 2001 }, (_, i) => -10 + i / 100);
+  const x = tf.tensor1d(xs);
+  const y = gelu(x).dataSync();
+  const dx = tf.grad((t: tf.Tensor) => gelu(t))(x).dataSync();
+  const expected = xs.map((v) => 0.5 * v * (1 + erf64(v / Math.SQRT2)));
+  const expectedGrad = xs.map((v) => 0.5 * (1 + erf64(v / Math.SQRT2)) + (v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI));
+  assertClose(y, expected, 2e-6, 'gelu');
+  assertClose(dx, expectedGrad, 2e-6, "gelu'");
+  // Far tails: exactly x for large x, 0 (not NaN) for very negative x.
+  // Far tails: x for large x, 0 (not NaN) for very negative x.
+  assert.deepEqual(Array.from(gelu(tf.tensor1d([-1e30, -100, 100, 1e30])).dataSync()).map((v) => v + 0), [0, 0, 100, Math.fround(1e30)]);
+  tf.dispose(x);
+});
+
+test('fused GELU rejects non-float32 input by name', async () => {
+  await tf.setBackend('wasm');
+  assert.throws(() => gelu(tf.tensor1d([1, 2], 'int32')), /BallastGelu: input 'x' is int32/);
+});
