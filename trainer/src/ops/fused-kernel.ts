@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 // The composed path is differentiated by tfjs's own gradients, which tfjs-core does not register.
 import '../model/tfjs-gradients.ts';
-import { ballastKernels, type BallastKernels } from '../backend/ballast-kernels.ts';
+import { kernelModule } from '../backend/ballast-kernels.ts';
 import { asWasmBackend, tensorData, type WasmBackend } from '../backend/wasm-heap.ts';
 
 /** Whether the current backend runs `kernelName` itself (else the op composes tfjs ops). */
@@ -18,19 +18,24 @@ export function runFused(kernelName: string, inputs: tf.NamedTensorMap, attrs: t
   return tf.engine().runKernel(kernelName, inputs, attrs) as tf.Tensor | tf.Tensor[];
 }
 
-export interface WasmKernelContext {
+export interface WasmKernelContext<K> {
   backend: WasmBackend;
-  kernels: BallastKernels;
+  /** The C functions of the op's module, trainer/wasm/NAME.wasm. */
+  kernels: K;
   /** A new float32 output tensor. */
   output(shape: number[]): tf.TensorInfo;
   /** A tensor's byte offset on the heap (stable: heap growth keeps offsets). */
   ptr(t: tf.TensorInfo): number;
 }
 
-/** Registers `name` on wasm; `run` gets the inputs (checked float32) and a context. */
-export function registerWasmKernel(
+/**
+ * Registers kernel `name` on wasm, run by `run` with the C functions of trainer/wasm/MODULE.wasm;
+ * `run` gets the inputs (checked to be float32) and a context.
+ */
+export function registerWasmKernel<K>(
   name: string,
-  run: (inputs: Record<string, tf.TensorInfo>, ctx: WasmKernelContext, attrs: tf.NamedAttrMap) => tf.TensorInfo | tf.TensorInfo[],
+  module: string,
+  run: (inputs: Record<string, tf.TensorInfo>, ctx: WasmKernelContext<K>, attrs: tf.NamedAttrMap) => tf.TensorInfo | tf.TensorInfo[],
 ): void {
   if (tf.getKernel(name, 'wasm')) return;
   tf.registerKernel({
@@ -41,9 +46,9 @@ export function registerWasmKernel(
       for (const [key, t] of Object.entries(inputs)) {
         if (t && t.dtype !== 'float32') throw new Error(`${name}: input '${key}' is ${t.dtype}, expected float32`);
       }
-      const ctx: WasmKernelContext = {
+      const ctx: WasmKernelContext<K> = {
         backend: b,
-        kernels: ballastKernels(b),
+        kernels: kernelModule<K>(b, module),
         output: (shape) => b.makeOutput(shape, 'float32'),
         ptr: (t) => tensorData(b, t).memoryOffset,
       };

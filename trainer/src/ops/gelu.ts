@@ -3,6 +3,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { hasFusedKernel, registerGradientOnce, registerWasmKernel, runFused } from './fused-kernel.ts';
 
+/** trainer/wasm/src/gelu.c */
+interface GeluKernels {
+  gelu_forward(out: number, x: number, n: number): void;
+  gelu_backward(dx: number, dy: number, x: number, n: number): void;
+}
+
 const GELU = 'BallastGelu';
 const GELU_GRAD = 'BallastGeluGrad';
 
@@ -11,14 +17,14 @@ export function gelu(x: tf.Tensor): tf.Tensor {
   return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
 }
 
-registerWasmKernel(GELU, ({ x }, k) => {
+registerWasmKernel<GeluKernels>(GELU, 'gelu', ({ x }, k) => {
   const t = x as tf.TensorInfo;
   const out = k.output(t.shape);
   k.kernels.gelu_forward(k.ptr(out), k.ptr(t), tf.util.sizeFromShape(t.shape));
   return out;
 });
 
-registerWasmKernel(GELU_GRAD, ({ dy, x }, k) => {
+registerWasmKernel<GeluKernels>(GELU_GRAD, 'gelu', ({ dy, x }, k) => {
   const t = x as tf.TensorInfo;
   const dx = k.output(t.shape);
   k.kernels.gelu_backward(k.ptr(dx), k.ptr(dy as tf.TensorInfo), k.ptr(t), tf.util.sizeFromShape(t.shape));
