@@ -112,6 +112,27 @@ test('Sum on wasm of int32 stays exact', async () => {
   assert.deepEqual([...wasm], [...cpu]);
 });
 
+const TRANSPOSE_CASES: Array<{ shape: number[]; perm: number[]; dtype?: 'float32' | 'int32' | 'bool'; name: string }> = [
+  { name: '2-D, multiples of 4', shape: [64, 128], perm: [1, 0] },
+  { name: '2-D, ragged both ways', shape: [37, 45], perm: [1, 0] },
+  { name: '2-D, fewer than 4 rows', shape: [3, 70], perm: [1, 0] },
+  { name: '2-D, one column', shape: [33, 1], perm: [1, 0] },
+  { name: 'batched last two axes', shape: [3, 5, 33, 70], perm: [0, 1, 3, 2] },
+  { name: 'int32 words', shape: [6, 9], perm: [1, 0], dtype: 'int32' },
+  { name: 'other permutation (stock path)', shape: [2, 5, 3, 4], perm: [0, 2, 1, 3] },
+  { name: 'bool (stock path)', shape: [5, 7], perm: [1, 0], dtype: 'bool' },
+];
+
+for (const c of TRANSPOSE_CASES) {
+  test(`Transpose on wasm equals cpu: ${c.name}`, async () => {
+    const x = randomData(c.shape, 8);
+    const data = c.dtype === 'int32' ? Int32Array.from(x, (v) => Math.round(v * 1e6)) : c.dtype === 'bool' ? Uint8Array.from(x, (v) => (v > 0 ? 1 : 0)) : x;
+    const { cpu, wasm, shape } = await onBoth(() => tf.transpose(tf.tensor(data, c.shape, c.dtype), c.perm));
+    assert.deepEqual(shape, c.perm.map((p) => c.shape[p]));
+    assert.deepEqual([...wasm], [...cpu], 'a transpose moves values exactly');
+  });
+}
+
 test('UnsortedSegmentSum on wasm equals cpu, repeated and out-of-range ids included', async () => {
   const x = randomData([9, 3, 4], 3);
   const ids = Int32Array.from([4, 0, 4, 2, -1, 7, 2, 4, 0]); // -1 and 7 (≥ numSegments) are dropped
