@@ -3,6 +3,7 @@
 // seeds must give the same masks on every backend, and activation recomputation in the backward
 // pass must redraw exactly the masks of the forward pass.
 import * as tf from '@tensorflow/tfjs-core';
+import { dropoutMaskFrom } from '../ops/dropout-mask.ts';
 import { Rng } from '../util/rng.ts';
 
 export interface MaskSeed {
@@ -16,12 +17,7 @@ function siteRng(at: MaskSeed, site: string): Rng {
 
 /** Inverted dropout mask: 0 with probability `rate`, else 1/(1-rate) (torch's semantics). */
 export function dropoutMask(shape: number[], rate: number, at: MaskSeed, site: string): tf.Tensor {
-  const count = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(count);
-  const scale = 1 / (1 - rate);
-  const rng = siteRng(at, site);
-  for (let i = 0; i < count; i++) data[i] = rng.nextFloat() < rate ? 0 : scale;
-  return tf.tensor(data, shape);
+  return dropoutMaskFrom(siteRng(at, site), shape, rate);
 }
 
 /** Applies inverted dropout with a seeded mask; identity when the rate is 0. */

@@ -17,6 +17,11 @@ export class Rng {
     return new Rng(h);
   }
 
+  /** The state before the next draw: a kernel given it draws this stream's next values (dropout.c). */
+  get streamState(): number {
+    return this.state;
+  }
+
   nextUint32(): number {
     this.state = (this.state + 0x6d2b79f5) >>> 0;
     let t = this.state;
