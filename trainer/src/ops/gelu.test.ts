@@ -1,7 +1,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { gelu } from './gelu.ts';
+import { biasGelu, gelu } from './gelu.ts';
 import { assertClose, assertMatchesCpu, randomArray, useWasm } from './fused-op-testing.ts';
 
 before(useWasm);
@@ -45,4 +45,18 @@ test('fused GELU against float64 exact GELU and its derivative', async () => {
 test('fused GELU rejects non-float32 input by name', async () => {
   await tf.setBackend('wasm');
   assert.throws(() => gelu(tf.tensor1d([1, 2], 'int32')), /BallastGelu: input 'x' is int32/);
+});
+
+test('fused bias + GELU matches the composed ops on cpu, value and both gradients, odd sizes included', async () => {
+  for (const [rows, cols] of [[1, 1], [3, 5], [4, 4], [7, 9], [33, 512], [5, 514]] as const) {
+    const seed = rows * 1000 + cols;
+    const x = { data: randomArray(rows * cols, seed, 3), shape: [rows, cols] };
+    const bias = { data: randomArray(cols, seed + 1), shape: [cols] };
+    await assertMatchesCpu((t, b) => biasGelu(t, b), [x, bias], { tol: 1e-6, gradTol: 1e-5, dy: randomArray(rows * cols, seed + 2), what: `biasGelu[${rows}, ${cols}]` });
+  }
+});
+
+test('biasGelu rejects a bias of the wrong shape by name', async () => {
+  await tf.setBackend('wasm');
+  tf.tidy(() => assert.throws(() => biasGelu(tf.zeros([2, 3]), tf.zeros([2])), /biasGelu: bias has shape \[2\], expected \[3\]/));
 });
