@@ -2,9 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { initBackend } from '../backend/select-backend.ts';
 import { Optimizer, type OptimizerSettings, type ParamSpec } from './optimizer.ts';
 
-await tf.setBackend('cpu');
+// Every test runs on cpu (the composed tfjs ops) and on wasm (the fused kernels, fused-optimizer.ts).
+await initBackend({ override: 'wasm' });
+const BACKENDS = ['cpu', 'wasm'];
 
 // A float64 re-statement of the update rules, one scalar at a time, as the issue writes them.
 function reference(
@@ -85,46 +88,54 @@ function assertClose(got: Record<string, number[]>, want: Record<string, number[
   }
 }
 
-test('adamw follows torch.optim.AdamW with global clipping, weight decay only where asked, llrd scale', () => {
-  const { got, want } = run(base, specs, 12);
-  assertClose(got, want, 1e-5);
-});
+for (const backend of BACKENDS) {
+  test(`${backend}: adamw follows torch.optim.AdamW with global clipping, weight decay only where asked, llrd scale`, async () => {
+    await tf.setBackend(backend);
+    const { got, want } = run(base, specs, 12);
+    assertClose(got, want, 1e-5);
+  });
 
-test('bertadam: per-tensor clipping, no bias correction, decoupled wd inside the update', () => {
-  const { got, want } = run({ ...base, kind: 'bertadam', epsilon: 1e-6 }, specs, 12);
-  assertClose(got, want, 1e-5);
-});
+  test(`${backend}: bertadam: per-tensor clipping, no bias correction, decoupled wd inside the update`, async () => {
+    await tf.setBackend(backend);
+    const { got, want } = run({ ...base, kind: 'bertadam', epsilon: 1e-6 }, specs, 12);
+    assertClose(got, want, 1e-5);
+  });
 
-test('the two optimizers really differ (bias correction and clipping matter)', () => {
-  const a = run(base, specs, 6).got;
-  const b = run({ ...base, kind: 'bertadam' }, specs, 6).got;
-  assert.ok(Math.abs(a['a.weight']![0]! - b['a.weight']![0]!) > 1e-3);
-});
+  test(`${backend}: the two optimizers really differ (bias correction and clipping matter)`, async () => {
+    await tf.setBackend(backend);
+    const a = run(base, specs, 6).got;
+    const b = run({ ...base, kind: 'bertadam' }, specs, 6).got;
+    assert.ok(Math.abs(a['a.weight']![0]! - b['a.weight']![0]!) > 1e-3);
+  });
 
-test('pre-trained weight decay pulls decayed parameters towards their start', () => {
-  const { got, want } = run({ ...base, weightDecay: 0, pretrainedWeightDecay: 5 }, specs, 8);
-  assertClose(got, want, 1e-5);
-  const plain = run({ ...base, weightDecay: 0 }, specs, 8).got;
-  // Closer to the start (0.5) than without the pull; biases untouched by it.
-  assert.ok(Math.abs(got['a.weight']![0]! - 0.5) < Math.abs(plain['a.weight']![0]! - 0.5));
-  assert.deepEqual(got['a.bias'], plain['a.bias']);
-});
+  test(`${backend}: pre-trained weight decay pulls decayed parameters towards their start`, async () => {
+    await tf.setBackend(backend);
+    const { got, want } = run({ ...base, weightDecay: 0, pretrainedWeightDecay: 5 }, specs, 8);
+    assertClose(got, want, 1e-5);
+    const plain = run({ ...base, weightDecay: 0 }, specs, 8).got;
+    // Closer to the start (0.5) than without the pull; biases untouched by it.
+    assert.ok(Math.abs(got['a.weight']![0]! - 0.5) < Math.abs(plain['a.weight']![0]! - 0.5));
+    assert.deepEqual(got['a.bias'], plain['a.bias']);
+  });
 
-test('no tensor growth across steps', () => {
-  for (const kind of ['adamw', 'bertadam'] as const) {
-    const { before, counts } = run({ ...base, kind, pretrainedWeightDecay: 1 }, specs, 10);
-    // Each step consumes the 3 gradients the test made for it and leaves the count where it was.
-    assert.deepEqual(counts, counts.map(() => before), kind);
-  }
-});
+  test(`${backend}: no tensor growth across steps`, async () => {
+    await tf.setBackend(backend);
+    for (const kind of ['adamw', 'bertadam'] as const) {
+      const { before, counts } = run({ ...base, kind, pretrainedWeightDecay: 1 }, specs, 10);
+      // Each step consumes the 3 gradients the test made for it and leaves the count where it was.
+      assert.deepEqual(counts, counts.map(() => before), kind);
+    }
+  });
 
-test('a missing gradient is an error naming the parameter, and grads are still freed', () => {
-  const vars = new Map([['w', tf.variable(tf.ones([2]))]]);
-  const opt = new Optimizer(vars, new Map([['w', { lrScale: 1, decay: true }]]), base);
-  const before = tf.memory().numTensors;
-  const stray = tf.ones([2]);
-  assert.throws(() => opt.step({ x: stray }, 0.1), /no gradient for 'w'/);
-  assert.equal(tf.memory().numTensors, before);
-  opt.dispose();
-  vars.get('w')!.dispose();
-});
+  test(`${backend}: a missing gradient is an error naming the parameter, and grads are still freed`, async () => {
+    await tf.setBackend(backend);
+    const vars = new Map([['w', tf.variable(tf.ones([2]))]]);
+    const opt = new Optimizer(vars, new Map([['w', { lrScale: 1, decay: true }]]), base);
+    const before = tf.memory().numTensors;
+    const stray = tf.ones([2]);
+    assert.throws(() => opt.step({ x: stray }, 0.1), /no gradient for 'w'/);
+    assert.equal(tf.memory().numTensors, before);
+    opt.dispose();
+    vars.get('w')!.dispose();
+  });
+}

@@ -11,7 +11,11 @@
 //
 // Pre-trained weight decay (p ← p − lr·λ·(p − p0) before each step) and the per-parameter
 // learning-rate scale (layer-wise decay) live here too, because they act on the same update.
+//
+// On wasm the same arithmetic runs in one pass per tensor (fused-optimizer.ts); the tfjs ops here
+// are the path of every other backend.
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedAdamUpdate, hasFusedOptimizer, sumOfSquares } from './fused-optimizer.ts';
 
 export type OptimizerKind = 'adamw' | 'bertadam';
 
@@ -43,16 +47,24 @@ interface Slot {
   p0?: tf.Tensor;
 }
 
+export interface OptimizerOptions {
+  /** Use the fused wasm step where the backend has it (default true); false: the tfjs ops, to compare. */
+  fused?: boolean;
+}
+
 export class Optimizer {
   private readonly slots: Slot[];
   /** Updates applied so far (t of the bias correction after the next step is t + 1). */
   private t = 0;
+  private readonly fused: boolean;
 
   constructor(
     params: ReadonlyMap<string, tf.Variable>,
     specs: ReadonlyMap<string, ParamSpec>,
     readonly settings: OptimizerSettings,
+    options: OptimizerOptions = {},
   ) {
+    this.fused = options.fused ?? true;
     this.slots = [...params].map(([name, param]) => {
       const spec = specs.get(name);
       if (!spec) throw new Error(`optimizer: no parameter spec for '${name}'`);
@@ -91,6 +103,7 @@ export class Optimizer {
     try {
       const missing = this.slots.find((_, i) => g[i] === undefined);
       if (missing) throw new Error(`optimizer: no gradient for '${missing.name}'`);
+      if (this.fused && hasFusedOptimizer()) return this.stepFused(g as tf.Tensor[], lr, bc1, bc2Sqrt);
       // Per-tensor squared norms first (scalars); then the parameters one by one, each freeing its
       // temporaries before the next: one tidy around everything would hold ~6 copies of the model
       // at once, 2.6 GB for bert-base.
@@ -135,6 +148,33 @@ export class Optimizer {
       for (const grad of Object.values(grads)) grad.dispose();
       for (const x of scalars) x.dispose();
     }
+  }
+
+  /** step() in one kernel per tensor (fused-optimizer.ts); the caller disposes the gradients. */
+  private stepFused(g: tf.Tensor[], lr: number, bc1: number, bc2Sqrt: number): tf.Scalar {
+    const { kind, beta1, beta2, epsilon, maxGradNorm, weightDecay, pretrainedWeightDecay } = this.settings;
+    // Float64 throughout, where the composed path rounds each tensor's sum (and their sum) to float32.
+    const sumSquares = g.map(sumOfSquares);
+    const globalNorm = Math.sqrt(sumSquares.reduce((a, x) => a + x, 0));
+    const clip = (norm: number) => Math.min(1, maxGradNorm / (norm + 1e-6));
+    this.slots.forEach((s, i) => {
+      const lrI = lr * s.spec.lrScale;
+      const prior = s.p0 && lrI > 0 ? s.p0 : undefined;
+      fusedAdamUpdate(s.param, g[i] as tf.Tensor, s.m, s.v, prior, {
+        kind,
+        coef: kind === 'adamw' ? clip(globalNorm) : clip(Math.sqrt(sumSquares[i] as number)),
+        beta1,
+        beta2,
+        epsilon,
+        lr: lrI,
+        weightDecay: s.spec.decay ? weightDecay : 0,
+        prior: lrI * pretrainedWeightDecay,
+        bc1,
+        bc2Sqrt,
+      });
+      (g[i] as tf.Tensor).dispose(); // as soon as it is used, as in the composed path
+    });
+    return tf.scalar(globalNorm);
   }
 
   dispose(): void {
