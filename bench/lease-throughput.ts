@@ -11,7 +11,13 @@
 // latency target applies to the paced run; the throughput target to both gRPC runs.
 //
 //   node --import tsx bench/lease-throughput.ts [--trainers 1000] [--seconds 15] [--rate 2000]
-//       [--connections 100] [--skip-reference] [--address HOST:PORT [--metrics-address HOST:PORT]]
+//       [--connections 100] [--clients 4] [--skip-reference] [--skip-saturation]
+//       [--address HOST:PORT [--metrics-address HOST:PORT]]
+//
+// The gRPC runs simulate the trainers in --clients child processes (each its share of trainers
+// and connections): one process simulating 1,000 trainers spent 6-10% of the window in its own GC
+// with pauses up to ~40 ms, and every pause delayed all trainers' calls at once, so part of the
+// measured tail was the bench. Each child's own stalls are printed beside the figures.
 //
 // A lease operation is one AcquireTrial, Heartbeat or CompleteTrial call; an acquire that finds no
 // trial is not counted. Latency is measured by the caller, per call. The bench and the server
@@ -21,14 +27,20 @@
 // over the measured window: event-loop delay and GC pauses of the bench (measured here) and of the
 // coordinator (from its Prometheus endpoint: prom-client's nodejs_eventloop_lag_* and
 // nodejs_gc_duration_seconds), to tell which process a tail came from.
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { CoordinatorCore } from '../coordinator/src/core/coordinator-core.ts';
 import { CoordinatorClient } from '../coordinator/src/client/coordinator-client.ts';
+import { createClient, type ServiceClient } from '../coordinator/src/grpc/grpc-bridge.ts';
+import { trialProgressToProto, trialResultToProto } from '../coordinator/src/grpc/proto-convert.ts';
 import { sampleResult } from '../coordinator/src/grpc/test-fixtures.ts';
+import { CoordinatorService, type Lease as LeaseMessage } from '../proto/gen/ballast/v1/coordinator_service_pb.ts';
 import type { TrialProgress, TrialResult } from '../trainer/src/train/trial-result.ts';
 import type { TrialConfig, TrialSeeds } from '../trainer/src/config/trial-config.ts';
 import { startCoordinatorProcess } from '../test/helpers/coordinator-process.ts';
@@ -43,6 +55,10 @@ const { values: args } = parseArgs({
     'trials-per-experiment': { type: 'string', default: '10000' },
     experiments: { type: 'string', default: '3' },
     'skip-reference': { type: 'boolean', default: false },
+    'skip-saturation': { type: 'boolean', default: false },
+    clients: { type: 'string', default: '4' },
+    // Internal: this process is one client child (see runChild).
+    child: { type: 'string' },
     // Use a coordinator that is already running (e.g. started under --cpu-prof) instead of spawning one.
     address: { type: 'string' },
     // Its --metrics-listen address, for the coordinator's event-loop delay and GC figures.
@@ -59,15 +75,61 @@ const WARMUP = Number(args.warmup);
 const CONNECTIONS = Number(args.connections ?? Math.min(100, Number(args.trainers)));
 const SEEDS_PER_EXPERIMENT = Number(args['trials-per-experiment']) / 2;
 const RATE = Number(args.rate);
+const CLIENTS = Math.max(1, Math.min(Number(args.clients), TRAINERS));
 
 const TARGET_OPS = 2000;
 const TARGET_P99_MS = 10;
 
-/** The worker half of the coordinator, as both the core and the client offer it. */
+/**
+ * The worker half of the coordinator, as a simulated trainer calls it: in process on the core, or
+ * over gRPC. `complete` sends a result for the lease (the fixture result with the lease's config
+ * and seeds, as a real trainer's result carries them).
+ */
 interface LeaseApi {
-  acquire(workerId: string): Promise<{ leaseId: string; config: TrialConfig; seeds: TrialSeeds } | null>;
-  heartbeat(leaseId: string, progress: TrialProgress): Promise<unknown>;
-  complete(leaseId: string, result: TrialResult): Promise<unknown>;
+  acquire(workerId: string): Promise<{ leaseId: string } | null>;
+  heartbeat(leaseId: string): Promise<unknown>;
+  complete(lease: { leaseId: string }): Promise<unknown>;
+}
+
+const progress: TrialProgress = { kind: 'step', step: 5, total_steps: 10, loss: 0.5, lr: 1e-5, examples_per_second: 100 };
+
+function coreApi(core: CoordinatorCore): LeaseApi {
+  const leases = new Map<string, { config: TrialConfig; seeds: TrialSeeds }>();
+  return {
+    async acquire(workerId) {
+      const lease = await core.acquireTrial(workerId);
+      if (lease) leases.set(lease.leaseId, lease);
+      return lease;
+    },
+    heartbeat: async (leaseId) => core.heartbeat(leaseId, progress),
+    complete(lease) {
+      const { config, seeds } = leases.get(lease.leaseId)!;
+      leases.delete(lease.leaseId);
+      return core.completeTrial(lease.leaseId, { ...sampleResult, config, seeds } satisfies TrialResult);
+    },
+  };
+}
+
+/**
+ * The simulated trainer's gRPC side: the same requests on the wire as CoordinatorClient sends
+ * (same messages, same 30 s deadline), but without its conversions between messages and plain
+ * objects. A real trainer converts one result per trial, every few minutes; the simulation
+ * completes hundreds of trials per second, and those conversions (about half of the bench's CPU
+ * per call) took cores from the coordinator being measured. The lease's config and seeds go back
+ * in the result as the messages they came in.
+ */
+function grpcApi(rpc: ServiceClient<typeof CoordinatorService.method>): LeaseApi {
+  const call = { timeoutMs: 30_000 };
+  const progressMessage = trialProgressToProto(progress);
+  const resultMessage = trialResultToProto(sampleResult);
+  return {
+    acquire: async (workerId) => (await rpc.acquireTrial({ workerId, waitMs: 0 }, call)).lease ?? null,
+    heartbeat: (leaseId) => rpc.heartbeat({ leaseId, progress: progressMessage }, call),
+    complete: (lease) => {
+      const { config, seeds } = lease as LeaseMessage;
+      return rpc.completeTrial({ leaseId: lease.leaseId, result: { ...resultMessage, config, seeds } }, call);
+    },
+  };
 }
 
 function spec(i: number) {
@@ -91,7 +153,6 @@ interface RunFigures {
   serverUsPerOp?: number | undefined;
 }
 
-/** `intervalMs` 0: each trainer calls again at once; else each calls on a fixed schedule. */
 /** CPU seconds (user + system) a process used so far, from /proc (Linux); undefined elsewhere. */
 function processCpuSeconds(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
@@ -205,31 +266,41 @@ function formatStalls(who: string, stalls: Stalls, sampling: string): string {
   );
 }
 
-async function run(
-  label: string,
-  apis: LeaseApi[],
-  refill: () => Promise<unknown>,
-  intervalMs = 0,
-  serverPid?: number,
-  metricsAddress?: string,
-): Promise<RunFigures> {
+/** One measured window of a group of trainers: what a client process reports. */
+interface WindowReport {
+  latencies: Record<string, number[]>;
+  ops: number;
+  trials: number;
+  idle: number;
+  refills: number;
+  cpuUs: number;
+  stalls: Stalls;
+}
+
+const KINDS = ['acquire', 'heartbeat', 'complete'] as const;
+
+/**
+ * Runs `trainers` simulated trainers (indices into `apis` round robin) until `stop()`; calls are
+ * timed only between `measure()` and `report()`. `intervalMs` 0: each trainer calls again at
+ * once; else each calls on a fixed schedule.
+ */
+function startTrainers(trainers: number[], apis: LeaseApi[], refill: () => Promise<unknown>, intervalMs: number) {
   let refilling: Promise<unknown> | undefined;
-  const latencies: Record<string, number[]> = { acquire: [], heartbeat: [], complete: [], all: [] };
+  const latencies: Record<string, number[]> = { acquire: [], heartbeat: [], complete: [] };
   let measuring = false;
   let stop = false;
   let ops = 0;
   let trials = 0;
   let idle = 0;
-  let refillsMeasured = 0;
-  const progress: TrialProgress = { kind: 'step', step: 5, total_steps: 10, loss: 0.5, lr: 1e-5, examples_per_second: 100 };
+  let refills = 0;
+  let finishStalls: (() => Stalls) | undefined;
+  let cpu0 = process.cpuUsage();
   // An acquire that finds nothing is not counted (it would flatter the figures); `idle` says how many.
   const timed = async <T>(kind: string, call: () => Promise<T>): Promise<T> => {
     const started = performance.now();
     const value = await call();
     if (measuring && value !== null) {
-      const ms = performance.now() - started;
-      latencies[kind]!.push(ms);
-      latencies.all!.push(ms);
+      latencies[kind]!.push(performance.now() - started);
       ops++;
     }
     return value;
@@ -254,40 +325,180 @@ async function run(
       const lease = await timed('acquire', () => api.acquire(workerId));
       if (!lease) {
         // Out of trials: submit another experiment (one at a time) and count the miss.
-        if (!refilling && measuring) refillsMeasured++;
+        if (!refilling && measuring) refills++;
         refilling ??= refill().finally(() => (refilling = undefined));
         if (measuring) idle++;
         await new Promise((resolve) => setTimeout(resolve, 50));
         continue;
       }
       await pace();
-      await timed('heartbeat', () => api.heartbeat(lease.leaseId, progress));
+      await timed('heartbeat', () => api.heartbeat(lease.leaseId));
       await pace();
-      await timed('complete', () => api.complete(lease.leaseId, { ...sampleResult, config: lease.config, seeds: lease.seeds }));
+      await timed('complete', () => api.complete(lease));
       if (measuring) trials++;
     }
   };
-  const loops = Array.from({ length: TRAINERS }, (_, i) => trainer(i));
+  const loops = trainers.map((i) => trainer(i));
+  return {
+    measure() {
+      measuring = true;
+      finishStalls = watchClientStalls();
+      cpu0 = process.cpuUsage();
+    },
+    report(): WindowReport {
+      measuring = false;
+      const cpu = process.cpuUsage(cpu0);
+      return { latencies, ops, trials, idle, refills, cpuUs: cpu.user + cpu.system, stalls: finishStalls!() };
+    },
+    async stop() {
+      stop = true;
+      await Promise.all(loops);
+    },
+  };
+}
+
+/** What the parent tells a client child, and what the child answers. */
+type ToChild =
+  | { type: 'start'; address: string; trainers: number[]; connections: number; intervalMs: number }
+  | { type: 'measure' }
+  | { type: 'report' }
+  | { type: 'stop' }
+  | { type: 'refilled' };
+type FromChild = { type: 'ready' } | { type: 'refill' } | { type: 'report'; report: WindowReport } | { type: 'stopped' };
+
+/** The client child: runs its trainers over its own connections as the parent says. */
+async function runChild(): Promise<void> {
+  const send = (message: FromChild) => process.send!(message);
+  let trainers: ReturnType<typeof startTrainers> | undefined;
+  const clients: Array<ServiceClient<typeof CoordinatorService.method>> = [];
+  let refilled: (() => void) | undefined;
+  process.on('message', (message: ToChild) => {
+    switch (message.type) {
+      case 'start': {
+        for (let i = 0; i < message.connections; i++) clients.push(createClient(CoordinatorService, message.address));
+        const apis = clients.map(grpcApi);
+        // The parent submits (one experiment at a time, for all children) and says when it is done.
+        const refill = () => new Promise<void>((resolve) => {
+          refilled = resolve;
+          send({ type: 'refill' });
+        });
+        trainers = startTrainers(message.trainers, apis, refill, message.intervalMs);
+        send({ type: 'ready' });
+        break;
+      }
+      case 'measure':
+        trainers!.measure();
+        break;
+      case 'report':
+        send({ type: 'report', report: trainers!.report() });
+        break;
+      case 'refilled':
+        refilled?.();
+        break;
+      case 'stop':
+        void trainers!.stop().then(() => {
+          for (const client of clients) client.close();
+          send({ type: 'stopped' });
+          process.disconnect();
+        });
+        break;
+    }
+  });
+}
+
+/** Splits trainers and connections over `count` client children on `address`. */
+async function startChildren(count: number, address: string, intervalMs: number, refill: () => Promise<unknown>) {
+  const children: ChildProcess[] = [];
+  const waiting = new Map<ChildProcess, (message: FromChild) => void>();
+  const perChild = (total: number, k: number) => Math.floor(total / count) + (k < total % count ? 1 : 0);
+  let next = 0;
+  // One submission at a time for all children; each asking child hears when it is done.
+  let refilling: Promise<unknown> | undefined;
+  for (let k = 0; k < count; k++) {
+    const child = fork(fileURLToPath(import.meta.url), ['--child', String(k)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    children.push(child);
+    child.on('message', (message: FromChild) => {
+      if (message.type === 'refill') {
+        refilling ??= refill().finally(() => (refilling = undefined));
+        void refilling.finally(() => child.send({ type: 'refilled' } satisfies ToChild));
+        return;
+      }
+      const resolve = waiting.get(child);
+      waiting.delete(child);
+      resolve?.(message);
+    });
+    const trainers = Array.from({ length: perChild(TRAINERS, k) }, () => next++);
+    child.send({ type: 'start', address, trainers, connections: Math.max(1, perChild(CONNECTIONS, k)), intervalMs } satisfies ToChild);
+  }
+  const all = (message: ToChild) =>
+    Promise.all(
+      children.map(
+        (child) =>
+          new Promise<FromChild>((resolve) => {
+            waiting.set(child, resolve);
+            child.send(message);
+          }),
+      ),
+    );
+  await Promise.all(children.map((child) => new Promise<void>((resolve) => waiting.set(child, () => resolve()))));
+  return {
+    children,
+    measure: () => {
+      for (const child of children) child.send({ type: 'measure' } satisfies ToChild);
+    },
+    report: async () => (await all({ type: 'report' })).map((m) => (m as Extract<FromChild, { type: 'report' }>).report),
+    stop: async () => {
+      await all({ type: 'stop' });
+    },
+  };
+}
+
+/**
+ * One run: warm up, measure for SECONDS, print. `group` is either trainers in this process (the
+ * in-process reference) or client children; `serverPid`/`metricsAddress` are the coordinator's.
+ */
+async function run(
+  label: string,
+  group: { measure(): void; report(): WindowReport | Promise<WindowReport[]>; stop(): Promise<void> },
+  serverPid?: number,
+  metricsAddress?: string,
+): Promise<RunFigures> {
   await new Promise((resolve) => setTimeout(resolve, WARMUP * 1000));
   const serverBefore = await scrapeServerStalls(metricsAddress);
-  measuring = true;
-  const clientStalls = watchClientStalls();
-  const started = performance.now();
-  const clientCpu0 = process.cpuUsage();
   const serverCpu0 = processCpuSeconds(serverPid);
+  const started = performance.now();
+  group.measure();
   await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
-  measuring = false;
+  const reported = await group.report();
   const elapsed = (performance.now() - started) / 1000;
-  const client = clientStalls();
+  const reports = Array.isArray(reported) ? reported : [reported];
   const serverAfter = await scrapeServerStalls(metricsAddress);
+  const serverCpu1 = processCpuSeconds(serverPid);
   const server = serverStalls(serverBefore, serverAfter);
   const serverSide = serverLatency(serverBefore, serverAfter);
-  const clientCpu = process.cpuUsage(clientCpu0);
-  const serverCpu1 = processCpuSeconds(serverPid);
-  const clientUsPerOp = (clientCpu.user + clientCpu.system) / Math.max(1, ops);
+  await group.stop();
+
+  const latencies: Record<string, number[]> = { acquire: [], heartbeat: [], complete: [], all: [] };
+  let ops = 0;
+  let trials = 0;
+  let idle = 0;
+  let refills = 0;
+  let clientCpuUs = 0;
+  for (const report of reports) {
+    for (const kind of KINDS) {
+      for (const ms of report.latencies[kind]!) {
+        latencies[kind]!.push(ms);
+        latencies.all!.push(ms);
+      }
+    }
+    ops += report.ops;
+    trials += report.trials;
+    idle += report.idle;
+    refills += report.refills;
+    clientCpuUs += report.cpuUs;
+  }
+  const clientUsPerOp = clientCpuUs / Math.max(1, ops);
   const serverUsPerOp = serverCpu0 !== undefined && serverCpu1 !== undefined ? ((serverCpu1 - serverCpu0) * 1e6) / Math.max(1, ops) : undefined;
-  stop = true;
-  await Promise.all(loops);
 
   const figures: RunFigures = { ops, opsPerSecond: ops / elapsed, trialsPerSecond: trials / elapsed, p50: {}, p99: {}, idle };
   for (const [kind, values] of Object.entries(latencies)) {
@@ -295,23 +506,25 @@ async function run(
     figures.p50[kind] = percentile(sorted, 50);
     figures.p99[kind] = percentile(sorted, 99);
   }
+  const over10 = latencies.all!.filter((ms) => ms > 10).length;
   const ms = (x: number | undefined) => `${(x ?? NaN).toFixed(2)} ms`;
   console.log(`\n${label}: ${TRAINERS} trainers, ${elapsed.toFixed(1)} s measured`);
   console.log(`  lease operations: ${figures.opsPerSecond.toFixed(0)} ops/s (${figures.trialsPerSecond.toFixed(0)} trials/s; ${ops} ops)`);
-  for (const kind of ['acquire', 'heartbeat', 'complete', 'all']) {
+  for (const kind of [...KINDS, 'all']) {
     console.log(`  ${kind.padEnd(9)} p50 ${ms(figures.p50[kind])}  p99 ${ms(figures.p99[kind])}  (n=${latencies[kind]!.length})`);
   }
+  console.log(`  calls over 10 ms: ${over10} (${((100 * over10) / Math.max(1, ops)).toFixed(2)}%)`);
   console.log(
-    `  CPU per operation: ${serverPid === undefined ? 'in process' : 'bench (client)'} ${clientUsPerOp.toFixed(0)} µs` +
+    `  CPU per operation: ${serverPid === undefined ? 'in process' : `bench (${reports.length} client processes)`} ${clientUsPerOp.toFixed(0)} µs` +
       (serverUsPerOp !== undefined ? `, coordinator ${serverUsPerOp.toFixed(0)} µs (one core would serve ${(1e6 / serverUsPerOp).toFixed(0)} ops/s)` : ''),
   );
   // Both figures are the interval between two samples, so they include the sampling interval.
-  console.log(formatStalls('bench (client)', client, 'sampled every 1 ms'));
+  reports.forEach((report, k) => console.log(formatStalls(reports.length > 1 ? `bench client ${k + 1}/${reports.length}` : 'bench (client)', report.stalls, 'sampled every 1 ms')));
   if (server) console.log(formatStalls('coordinator', server, "prom-client's, sampled every 10 ms"));
   if (serverSide) console.log(serverSide);
   if (idle > 0) console.log(`  acquires that found no trial (not counted): ${idle}`);
   // A submission expands and journals a whole experiment at once, and lease calls wait behind it.
-  if (refillsMeasured > 0) console.log(`  experiments submitted while measuring (each stalls lease calls): ${refillsMeasured}`);
+  if (refills > 0) console.log(`  experiments submitted while measuring (each stalls lease calls): ${refills}`);
   figures.serverUsPerOp = serverUsPerOp;
   return figures;
 }
@@ -328,13 +541,7 @@ async function main(): Promise<void> {
     let submitted = 0;
     const submit = () => core.submitExperiment(spec(submitted++));
     for (let i = 0; i < experiments; i++) await submit();
-    reference = await run('saturation, in-process core (reference)', [
-      {
-        acquire: (workerId) => core.acquireTrial(workerId),
-        heartbeat: async (leaseId, progress) => core.heartbeat(leaseId, progress),
-        complete: (leaseId, result) => core.completeTrial(leaseId, result),
-      },
-    ], submit);
+    reference = await run('saturation, in-process core (reference)', startTrainers(Array.from({ length: TRAINERS }, (_, i) => i), [coreApi(core)], submit, 0));
     await core.close();
   } finally {
     rmSync(refDir, { recursive: true, force: true });
@@ -358,15 +565,11 @@ async function main(): Promise<void> {
     let submitted = 0;
     const submit = () => admin.submitExperiment(spec(submitted++));
     for (let i = 0; i < experiments; i++) await submit();
-    const trainerClients: CoordinatorClient[] = [];
-    for (let i = 0; i < CONNECTIONS; i++) trainerClients.push(new CoordinatorClient({ address: coordinator.address }));
-    clients.push(...trainerClients);
-    const toApi = (client: CoordinatorClient): LeaseApi => ({
-      acquire: (workerId) => client.acquireTrial(workerId),
-      heartbeat: (leaseId, progress) => client.heartbeat(leaseId, progress),
-      complete: (leaseId, result) => client.completeTrial(leaseId, result),
-    });
-    const saturated = await run(`saturation, gRPC to a coordinator process (${CONNECTIONS} connections)`, trainerClients.map(toApi), submit, 0, coordinator.child.pid, metricsAddress);
+    const children = (intervalMs: number) => startChildren(CLIENTS, coordinator.address, intervalMs, submit);
+    const where = `${CONNECTIONS} connections from ${CLIENTS} client processes`;
+    const saturated = args['skip-saturation']
+      ? undefined
+      : await run(`saturation, gRPC to a coordinator process (${where})`, await children(0), coordinator.child.pid, metricsAddress);
     const intervalMs = (1000 * TRAINERS) / RATE;
     // The latency target is for steady leasing: queue enough trials up front (1.5x what the paced
     // run can take, at 3 calls per trial) that no submission lands in its window; what a submission
@@ -374,7 +577,7 @@ async function main(): Promise<void> {
     const pacedTrials = ((WARMUP + SECONDS) * RATE * 1.5) / 3;
     const queued = (await admin.listExperiments()).reduce((n, e) => n + e.counts.queued, 0);
     for (let need = pacedTrials - queued; need > 0; need -= SEEDS_PER_EXPERIMENT * 2) await submit();
-    const paced = await run(`paced at ${RATE} ops/s offered, gRPC (one call per trainer every ${intervalMs.toFixed(0)} ms)`, trainerClients.map(toApi), submit, intervalMs, coordinator.child.pid, metricsAddress);
+    const paced = await run(`paced at ${RATE} ops/s offered, gRPC (one call per trainer every ${intervalMs.toFixed(0)} ms; ${where})`, await children(intervalMs), coordinator.child.pid, metricsAddress);
     const p99 = paced.p99.all ?? NaN;
     const s0 = performance.now();
     await submit();
@@ -382,8 +585,8 @@ async function main(): Promise<void> {
     console.log(`\nsubmitting one experiment of ${SEEDS_PER_EXPERIMENT * 2} trials took ${submitMs.toFixed(0)} ms (lease calls queue behind it)`);
     console.log(`\nmachine: load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} cores`);
     console.log('\nsummary');
-    if (reference) console.log(`  gRPC / in-process saturation throughput: ${(saturated.opsPerSecond / reference.opsPerSecond).toFixed(2)}x`);
-    console.log(`  saturation throughput ${saturated.opsPerSecond.toFixed(0)} ops/s vs target >= ${TARGET_OPS}: ${saturated.opsPerSecond >= TARGET_OPS ? 'MET' : 'MISSED'}`);
+    if (reference && saturated) console.log(`  gRPC / in-process saturation throughput: ${(saturated.opsPerSecond / reference.opsPerSecond).toFixed(2)}x`);
+    if (saturated) console.log(`  saturation throughput ${saturated.opsPerSecond.toFixed(0)} ops/s vs target >= ${TARGET_OPS}: ${saturated.opsPerSecond >= TARGET_OPS ? 'MET' : 'MISSED'}`);
     console.log(`  paced: ${paced.opsPerSecond.toFixed(0)} ops/s achieved of ${RATE} offered; p50 ${(paced.p50.all ?? NaN).toFixed(2)} ms, p99 ${p99.toFixed(2)} ms vs target < ${TARGET_P99_MS} ms: ${p99 < TARGET_P99_MS && paced.opsPerSecond >= 0.95 * RATE ? 'MET' : 'MISSED'}`);
   } finally {
     for (const client of clients) client.close();
@@ -392,4 +595,5 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (args.child !== undefined) await runChild();
+else await main();
