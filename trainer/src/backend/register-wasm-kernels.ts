@@ -1,7 +1,7 @@
 // Completes and speeds up tfjs-backend-wasm for BERT training: registers the kernel it lacks
-// (UnsortedSegmentSum, the embedding gradient) and wraps three stock kernels with faster paths:
-// BatchMatMul (batched and transposed products on XNNPACK), Sum (leading axes as a product) and
-// Transpose (last two axes on a blocked SIMD kernel).
+// (UnsortedSegmentSum, the embedding gradient) and wraps four stock kernels with faster paths:
+// BatchMatMul (batched and transposed products on XNNPACK), Sum (leading axes as a product),
+// Transpose (last two axes on a blocked SIMD kernel) and Identity (a shared buffer, no copy).
 // Call after importing @tensorflow/tfjs-backend-wasm (which registers the stock kernels) and before
 // tf.setBackend('wasm') (which runs the kernels' setup functions); calling it again does nothing.
 import * as tf from '@tensorflow/tfjs-core';
@@ -9,6 +9,7 @@ import { makeFastBatchMatMul } from './wasm-batch-matmul.ts';
 import { unsortedSegmentSumConfig } from './wasm-segment-sum.ts';
 import { makeLeadingAxesSum } from './wasm-sum.ts';
 import { makeFastTranspose } from './wasm-transpose.ts';
+import { makeSharingIdentity } from './wasm-identity.ts';
 
 // Marks our replacements, so that a second call (or a second copy of this module) keeps them.
 const OURS = Symbol.for('ballast.wasm.kernel');
@@ -29,5 +30,6 @@ export function registerWasmKernels(): void {
   replace(tf.BatchMatMul, makeFastBatchMatMul);
   replace(tf.Sum, makeLeadingAxesSum);
   replace(tf.Transpose, makeFastTranspose);
+  replace(tf.Identity, makeSharingIdentity);
   if (!tf.getKernel(tf.UnsortedSegmentSum, 'wasm')) tf.registerKernel(unsortedSegmentSumConfig);
 }

@@ -34,6 +34,8 @@ export interface WasmBackend extends tf.KernelBackend {
   dataIdNextNumber: number;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   disposeData(dataId: tf.DataId, force?: boolean): boolean;
+  /** One more reference to a buffer; disposeData frees it when the count reaches 0. */
+  incRef(dataId: tf.DataId): void;
 }
 
 export function asWasmBackend(backend: unknown): WasmBackend {

@@ -9,6 +9,7 @@ import { BertForSequenceClassification, type BertInputs } from '../model/bert-mo
 import { tinyConfig, tinyWeights } from '../model/tiny-checkpoint.ts';
 import { Rng } from '../util/rng.ts';
 import { initBackend } from './select-backend.ts';
+import { asWasmBackend, tensorData } from './wasm-heap.ts';
 
 before(async () => {
   const info = await initBackend({ override: 'wasm' });
@@ -132,6 +133,24 @@ for (const c of TRANSPOSE_CASES) {
     assert.deepEqual([...wasm], [...cpu], 'a transpose moves values exactly');
   });
 }
+
+test('Identity (tf.clone) on wasm shares the buffer, which lives until its last reference goes', async () => {
+  await tf.setBackend('wasm');
+  const backend = asWasmBackend(tf.backend());
+  const before = tf.memory();
+  const x = tf.tensor1d([1, 2, 3]);
+  const y = tf.clone(x);
+  assert.equal(tensorData(backend, y).memoryOffset, tensorData(backend, x).memoryOffset, 'no copy');
+  x.dispose();
+  assert.deepEqual(Array.from(y.dataSync()), [1, 2, 3], 'the clone outlives the original');
+  const z = tf.add(y, 1); // a kernel reading the shared buffer
+  y.dispose();
+  assert.deepEqual(Array.from(z.dataSync()), [2, 3, 4]);
+  z.dispose();
+  assert.equal(tf.memory().numTensors, before.numTensors);
+  assert.equal(tf.memory().numBytes, before.numBytes);
+  assert.deepEqual(Array.from(tf.clone(tf.tensor1d(['a', 'b'], 'string')).dataSync() as unknown as string[]), ['a', 'b']);
+});
 
 test('UnsortedSegmentSum on wasm equals cpu, repeated and out-of-range ids included', async () => {
   const x = randomData([9, 3, 4], 3);
