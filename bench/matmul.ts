@@ -1,11 +1,14 @@
 // wasm matmul kernels: tfjs's stock BatchMatMul against Ballast's (trainer/src/backend/
 // wasm-batch-matmul.ts), with 1 and 2 threads, on the products one bert-mini training step at
-// batch 16, seq 128 does (N = 2048 tokens, H = 256, FF = 1024, 4 heads of 64).
+// batch 16, seq 128 does (N = 2048 tokens, H = 256, FF = 1024, 4 heads of 64) and the Linear
+// products of bert-base at batch 8 (1024 tokens, H = 768, FF = 3072); and the same products on
+// PyTorch (bench/torch_matmul.py: Debian's torch on OpenBLAS, same thread count), whose ratio is
+// the ceiling of wasm's training throughput for shapes whose step is mostly large products.
 //
-//   node --import tsx bench/matmul.ts [--threads 1,2] [--seconds 0.5]
+//   node --import tsx bench/matmul.ts [--threads 1,2] [--seconds 0.5] [--no-torch]
 //
 // Each thread count runs in its own process (the pool size is fixed when wasm starts).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -18,6 +21,7 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '1,2' },
     seconds: { type: 'string', default: '0.5' },
     child: { type: 'string' },
+    'no-torch': { type: 'boolean', default: false },
   },
 });
 
@@ -41,7 +45,23 @@ const CASES: Case[] = [
   { name: 'attention backward  dp·vᵀ      64×[128,64]·[128,64]ᵀ', a: [64, 128, 64], b: [64, 128, 64], tb: true },
   { name: 'attention backward  pᵀ·dc      64×[128,128]ᵀ·[128,64]', a: [64, 128, 128], b: [64, 128, 64], ta: true },
   { name: 'square 1024³', a: [1024, 1024], b: [1024, 1024] },
+  { name: 'bert-base Linear    x·W        [1024,768]·[768,3072]', a: [1024, 768], b: [768, 3072] },
+  { name: 'bert-base backward  dy·Wᵀ      [1024,3072]·[768,3072]ᵀ', a: [1024, 3072], b: [768, 3072], tb: true },
+  { name: 'bert-base backward  xᵀ·dy      [1024,768]ᵀ·[1024,3072]', a: [1024, 768], b: [1024, 3072], ta: true },
 ];
+
+/** GFLOP/s of every case on PyTorch with `threads` threads, or undefined when torch cannot run. */
+function torchGflops(threads: number): number[] | undefined {
+  const script = fileURLToPath(new URL('./torch_matmul.py', import.meta.url));
+  // As train-throughput.ts: point the loader at OpenBLAS (OpenMP), not the reference BLAS.
+  const env = { ...process.env, LD_LIBRARY_PATH: ['/usr/lib/x86_64-linux-gnu/openblas-openmp', process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') };
+  const r = spawnSync('/usr/bin/python3', [script, '--threads', String(threads), '--seconds', values.seconds], { env, input: JSON.stringify(CASES), encoding: 'utf8' });
+  if (r.status !== 0) {
+    console.log(`torch: ${(r.stderr || r.error?.message || 'failed').trim().split('\n').at(-1)}`);
+    return undefined;
+  }
+  return JSON.parse(r.stdout) as number[];
+}
 
 function gflops(c: Case, seconds: number): number {
   const a = tf.randomNormal(c.a);
@@ -89,13 +109,17 @@ if (values.child) {
     const out = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', String(t), '--seconds', values.seconds], { encoding: 'utf8' });
     return JSON.parse(out) as { threads: number; rows: Array<{ name: string; stock: number; ours: number }>; overhead_us_per_product: number };
   });
-  console.log(`wasm BatchMatMul, GFLOP/s (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
-  console.log(`${'product'.padEnd(52)}${runs.map((r) => `  stock ${r.threads}t   ours ${r.threads}t`).join('')}   ours ${runs.at(-1)?.threads}t / stock ${runs[0]?.threads}t`);
+  const torch = values['no-torch'] ? [] : threadCounts.map((t) => torchGflops(t));
+  console.log(`BatchMatMul, GFLOP/s (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+  console.log(`${'product'.padEnd(52)}${runs.map((r, j) => `  stock ${r.threads}t   ours ${r.threads}t${torch[j] ? `  torch ${r.threads}t  ratio` : ''}`).join('')}`);
   for (let i = 0; i < CASES.length; i++) {
-    const cells = runs.map((r) => `${(r.rows[i]?.stock ?? 0).toFixed(1).padStart(9)} ${(r.rows[i]?.ours ?? 0).toFixed(1).padStart(9)}`);
-    const speedup = (runs.at(-1)?.rows[i]?.ours ?? 0) / (runs[0]?.rows[i]?.stock ?? 1);
-    console.log(`${(CASES[i] as Case).name.padEnd(52)}${cells.map((c) => `  ${c}`).join('')}   ${speedup.toFixed(1)}x`);
+    const cells = runs.map((r, j) => {
+      const ours = r.rows[i]?.ours ?? 0;
+      const t = torch[j]?.[i];
+      return `${(r.rows[i]?.stock ?? 0).toFixed(1).padStart(9)} ${ours.toFixed(1).padStart(9)}${t !== undefined ? `${t.toFixed(1).padStart(9)} ${(ours / t).toFixed(2).padStart(5)}x` : ''}`;
+    });
+    console.log(`${(CASES[i] as Case).name.padEnd(52)}${cells.map((c) => `  ${c}`).join('')}`);
   }
   for (const r of runs) console.log(`batched products, fixed cost per product (64×[8,8]·[8,8]), ${r.threads} thread(s): ${r.overhead_us_per_product.toFixed(0)} µs`);
-  console.log(JSON.stringify({ load_average: loadavg(), runs }));
+  console.log(JSON.stringify({ load_average: loadavg(), runs, torch }));
 }
