@@ -2,8 +2,8 @@
 //
 // Layout choices, all for speed on wasm (whose fast matmul is a plain 2-D product, no transposes):
 // activations stay 2-D [batch·seq, hidden] through every Linear, Linear weights are stored
-// [in, out], and K is transposed once into [batch, heads, head_dim, seq] so that no matmul needs a
-// transpose flag in the forward pass.
+// [in, out], and the attention core is one op (ops/attention.ts) that on wasm reads the heads of
+// q, k and v in place, with no transposes and no per-(example, head) products.
 //
 // Memory: tfjs keeps every forward intermediate until the gradients are done, which does not fit
 // bert-base at batch 8 in wasm's 4 GiB heap. With `recompute` (the default) each transformer block
@@ -15,13 +15,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core's entry point registers kernels' forward functions only; training needs the gradients.
 import './tfjs-gradients.ts';
+import { selfAttention } from '../ops/attention.ts';
 import { gelu } from '../ops/gelu.ts';
 import type { BertConfig } from './bert-config.ts';
 import {
   BLOCK_PARAM_SUFFIXES, bertParamSpecs, blockParamName, isLinearWeight, isNoDecay, paramLayerIndex,
 } from './bert-params.ts';
 import type { HostTensor } from './safetensors.ts';
-import { mixoutWeight, seededDropout, type MaskSeed } from './seeded-masks.ts';
+import { dropoutMask, mixoutWeight, seededDropout, type MaskSeed } from './seeded-masks.ts';
 
 /** One batch of tokenised inputs, row-major [size, seqLength] (the data module's Batch is one). */
 export interface BertInputs {
@@ -276,20 +277,16 @@ export class BertForSequenceClassification {
       tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor,
     ];
     const { batch, seq, masks } = ctx;
-    const { hiddenSize: hidden, numAttentionHeads: heads } = this.config;
-    const dh = hidden / heads;
-    const n = batch * seq;
+    const heads = this.config.numAttentionHeads;
     const name = (s: string) => `bert.encoder.layer.${i}.${s}`;
     const q = this.linear(x, wq, bq, name('attention.self.query.weight'), masks); // [N, hidden]
     const k = this.linear(x, wk, bk, name('attention.self.key.weight'), masks); // [N, hidden]
     const v = this.linear(x, wv, bv, name('attention.self.value.weight'), masks); // [N, hidden]
-    const qh = tf.transpose(tf.reshape(q, [batch, seq, heads, dh]), [0, 2, 1, 3]); // [B, heads, seq, dh]
-    const kt = tf.transpose(tf.reshape(k, [batch, seq, heads, dh]), [0, 2, 3, 1]); // [B, heads, dh, seq]
-    const vh = tf.transpose(tf.reshape(v, [batch, seq, heads, dh]), [0, 2, 1, 3]); // [B, heads, seq, dh]
-    const scores = tf.add(tf.div(tf.matMul(qh, kt), Math.sqrt(dh)), ctx.maskAdd); // [B, heads, seq, seq]
-    let probs = tf.softmax(scores); // [B, heads, seq, seq]
-    probs = seededDropout(probs, this.dropoutRate(this.attentionDropout, masks), masks, `layer.${i}.attention.probs`);
-    const context = tf.reshape(tf.transpose(tf.matMul(probs, vh), [0, 2, 1, 3]), [n, hidden]); // [N, hidden]
+    // The probabilities' dropout mask is drawn here, from the same site as before, so that the
+    // recomputed block gets the same one; the op applies it.
+    const probsRate = this.dropoutRate(this.attentionDropout, masks);
+    const probsMask = masks !== undefined && probsRate > 0 ? dropoutMask([batch, heads, seq, seq], probsRate, masks, `layer.${i}.attention.probs`) : undefined;
+    const context = selfAttention(q, k, v, { heads, maskAdd: ctx.maskAdd, dropoutMask: probsMask }); // [N, hidden]
     let attn = this.linear(context, wo, bo, name('attention.output.dense.weight'), masks); // [N, hidden]
     attn = seededDropout(attn, this.dropoutRate(this.hiddenDropout, masks), masks, `layer.${i}.attention.output`);
     const h1 = this.layerNorm(tf.add(attn, x), ln1g, ln1b); // [N, hidden]

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { selfAttention } from './attention.ts';
 import { assertClose, assertMatchesCpu, randomArray, useWasm } from './fused-op-testing.ts';
+import { BertForSequenceClassification, type BertInputs } from '../model/bert-model.ts';
 import { dropoutMask } from '../model/seeded-masks.ts';
+import { tinyConfig, tinyWeights } from '../model/tiny-checkpoint.ts';
 
 before(useWasm);
 
@@ -123,4 +125,31 @@ test('fused attention rejects bad shapes by name', async () => {
   assert.throws(() => selfAttention(q, q, q, { heads: 3, maskAdd }), /heads must be a positive divisor of hidden 8/);
   assert.throws(() => selfAttention(q, q, q, { heads: 2, maskAdd: tf.zeros([3, 1, 1, 3]) }), /q has 6 rows, maskAdd is for 3 × 3/);
   assert.throws(() => selfAttention(q, q, q, { heads: 2, maskAdd, dropoutMask: tf.zeros([2, 2, 3, 4]) }), /dropoutMask has shape \[2,2,3,4\]/);
+});
+
+test('BERT on wasm with the fused attention: recomputed blocks give the forward\'s numbers exactly, and nothing leaks', async () => {
+  await tf.setBackend('wasm');
+  const config = tinyConfig({ hiddenSize: 24, numAttentionHeads: 3, intermediateSize: 32, vocabSize: 40, numLabels: 3, dropout: 0.1 });
+  const weights = tinyWeights(config, 5);
+  const inputs: BertInputs = {
+    size: 2,
+    seqLength: 7,
+    inputIds: Int32Array.from([2, 10, 11, 3, 12, 13, 3, 2, 14, 3, 0, 0, 0, 0]),
+    tokenTypeIds: Int32Array.from([0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0]),
+    attentionMask: Int32Array.from([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0]),
+  };
+  const run = (model: BertForSequenceClassification, step: number) => {
+    const { value, grads } = tf.variableGrads(() => model.loss(model.forward(inputs, { training: true, dropoutSeed: 4, step }), [2, 0]));
+    const out = [value.dataSync()[0] as number, ...Object.values(grads).map((g) => Array.from(g.dataSync()))];
+    tf.dispose([value, ...Object.values(grads)]);
+    return out;
+  };
+  const plain = new BertForSequenceClassification(config, weights, { recompute: false });
+  const recomputed = new BertForSequenceClassification(config, weights, { recompute: true });
+  run(recomputed, 0);
+  const before = tf.memory().numTensors;
+  for (const step of [1, 2]) assert.deepEqual(run(recomputed, step), run(plain, step), `step ${step}`);
+  assert.equal(tf.memory().numTensors, before);
+  plain.dispose();
+  recomputed.dispose();
 });

@@ -96,6 +96,11 @@ export function selfAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options:
   return f(q, k, v) as tf.Tensor2D;
 }
 
+/** selfAttention composed of tfjs ops on any backend (the fallback; bench/attention.ts's reference). */
+export function selfAttentionComposed(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options: AttentionOptions): tf.Tensor2D {
+  return composed(q, k, v, options, dims(q, k, v, options));
+}
+
 /** The same math from tfjs ops (what the model did before the fused kernel). */
 function composed(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, o: AttentionOptions, d: Dims): tf.Tensor2D {
   const { batch, seq, heads, headDim } = d;

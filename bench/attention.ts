@@ -1,0 +1,83 @@
+// Micro A/B of the attention core on wasm: the fused kernels (trainer/src/ops/attention.ts) against
+// the same math composed of tfjs ops (reshapes, transposes, per-(example, head) BatchMatMuls,
+// softmax, dropout multiply), alternating in one process, at BERT shapes (seq 128, dropout 0.1
+// on the probabilities, a quarter of the last example padded). One iteration is forward +
+// backward (dq, dk, dv) as training runs it; the dropout mask is drawn once, outside the timing.
+//
+//   node --import tsx bench/attention.ts [--shapes bert-tiny,bert-mini,bert-base] [--reps 5] [--threads 2]
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../trainer/src/backend/select-backend.ts';
+import { selfAttention, selfAttentionComposed, type AttentionOptions } from '../trainer/src/ops/attention.ts';
+import { dropoutMask } from '../trainer/src/model/seeded-masks.ts';
+
+const SHAPES: Record<string, { batch: number; heads: number; hidden: number }> = {
+  'bert-tiny': { batch: 16, heads: 2, hidden: 128 },
+  'bert-mini': { batch: 16, heads: 4, hidden: 256 },
+  'bert-small': { batch: 16, heads: 8, hidden: 512 },
+  'bert-base': { batch: 8, heads: 12, hidden: 768 },
+};
+const SEQ = 128;
+
+const { values } = parseArgs({
+  options: {
+    shapes: { type: 'string', default: 'bert-tiny,bert-mini,bert-base' },
+    reps: { type: 'string', default: '5' },
+    threads: { type: 'string', default: '2' },
+  },
+});
+
+type Attn = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, o: AttentionOptions) => tf.Tensor2D;
+
+function timeOnce(f: Attn, xs: tf.Tensor[], o: AttentionOptions, dy: tf.Tensor): number {
+  const t0 = performance.now();
+  const grads = tf.grads((q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => f(q, k, v, o))(xs, dy);
+  for (const g of grads) g.dataSync();
+  const ms = performance.now() - t0;
+  tf.dispose(grads);
+  return ms;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+async function main(): Promise<void> {
+  const info = await initBackend({ override: 'wasm', threads: Number(values.threads) });
+  console.log(`backend ${info.name}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  const reps = Number(values.reps);
+  for (const name of (values.shapes as string).split(',')) {
+    const shape = SHAPES[name];
+    if (!shape) throw new Error(`--shapes: unknown shape '${name}' (known: ${Object.keys(SHAPES).join(', ')})`);
+    const { batch, heads, hidden } = shape;
+    const n = batch * SEQ;
+    const xs = [0, 1, 2].map((i) => tf.randomNormal([n, hidden], 0, 1, 'float32', i + 1));
+    const dy = tf.randomNormal([n, hidden], 0, 1, 'float32', 9);
+    const mask = new Float32Array(n);
+    for (let j = Math.floor((3 * SEQ) / 4); j < SEQ; j++) mask[(batch - 1) * SEQ + j] = -3.4028234663852886e38;
+    const maskAdd = tf.tensor(mask, [batch, 1, 1, SEQ]);
+    const drop = dropoutMask([batch, heads, SEQ, SEQ], 0.1, { seed: 1, step: 0 }, 'bench');
+    const o: AttentionOptions = { heads, maskAdd, dropoutMask: drop };
+    // Warm-up (kernel instantiation, XNNPACK operator creation) for both.
+    timeOnce(selfAttention, xs, o, dy);
+    timeOnce(selfAttentionComposed, xs, o, dy);
+    const fused: number[] = [];
+    const composed: number[] = [];
+    for (let r = 0; r < reps; r++) {
+      fused.push(timeOnce(selfAttention, xs, o, dy));
+      composed.push(timeOnce(selfAttentionComposed, xs, o, dy));
+    }
+    const f = median(fused);
+    const c = median(composed);
+    // QKᵀ and PV forward (2·seq²·hidden each, per example), twice that in the backward.
+    const gflop = (6 * 2 * batch * SEQ * SEQ * hidden) / 1e9;
+    console.log(
+      `${name} (batch ${batch}, heads ${heads}, dh ${hidden / heads}): fused ${f.toFixed(1)} ms (${(gflop / (f / 1e3)).toFixed(1)} GFLOP/s), ` +
+      `composed ${c.toFixed(1)} ms (${(gflop / (c / 1e3)).toFixed(1)} GFLOP/s), ${(c / f).toFixed(2)}x  ` +
+      `[fused ${fused.map((x) => x.toFixed(0)).join(' ')}; composed ${composed.map((x) => x.toFixed(0)).join(' ')}]`,
+    );
+    tf.dispose([...xs, dy, maskAdd, drop]);
+  }
+  console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+}
+
+await main();
