@@ -16,7 +16,8 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core's entry point registers kernels' forward functions only; training needs the gradients.
 import './tfjs-gradients.ts';
 import { selfAttention } from '../ops/attention.ts';
-import { gelu } from '../ops/gelu.ts';
+import { biasGelu } from '../ops/gelu.ts';
+import { embeddingLayerNorm, residualLayerNorm } from '../ops/layer-norm.ts';
 import type { BertConfig } from './bert-config.ts';
 import {
   BLOCK_PARAM_SUFFIXES, bertParamSpecs, blockParamName, isLinearWeight, isNoDecay, paramLayerIndex,
@@ -241,17 +242,21 @@ export class BertForSequenceClassification {
 
   /** x[N, in] @ W[in, out] + b, with W mixed with its target under mixout. */
   private linear(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, name: string, masks: MaskSeed | undefined): tf.Tensor {
+    return tf.add(this.product(x, w, name, masks), b);
+  }
+
+  /** A Linear layer without its bias, which the fused op after it adds: x[N, in] @ W[in, out]. */
+  private product(x: tf.Tensor, w: tf.Tensor, name: string, masks: MaskSeed | undefined): tf.Tensor {
     let weight = w;
     const target = this.mixoutTargets.get(name);
     if (masks !== undefined && this.mixoutP > 0 && target !== undefined) weight = mixoutWeight(w, target, this.mixoutP, masks, name);
-    return tf.add(tf.matMul(x, weight), b);
+    return tf.matMul(x, weight);
   }
 
-  private layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor {
-    const mean = tf.mean(x, -1, true); // [N, 1]
-    const xc = tf.sub(x, mean);
-    const variance = tf.mean(tf.square(xc), -1, true); // biased, as torch
-    return tf.add(tf.mul(tf.mul(xc, tf.rsqrt(tf.add(variance, this.config.layerNormEps))), gamma), beta);
+  /** The hidden dropout's mask at `site` ([N, hidden]), or none when dropout is off. */
+  private hiddenDropoutMask(shape: number[], masks: MaskSeed | undefined, site: string): tf.Tensor | undefined {
+    const rate = this.dropoutRate(this.hiddenDropout, masks);
+    return rate > 0 && masks !== undefined ? dropoutMask(shape, rate, masks, site) : undefined;
   }
 
   private embed(inputs: BertInputs, masks: MaskSeed | undefined): tf.Tensor2D {
@@ -264,10 +269,11 @@ export class BertForSequenceClassification {
     const types = tf.oneHot(tf.tensor1d(inputs.tokenTypeIds, 'int32'), typeVocabSize); // [N, types]
     const typeEmb = tf.matMul(types, this.p('bert.embeddings.token_type_embeddings.weight')); // [N, hidden]
     const positions = tf.slice(this.p('bert.embeddings.position_embeddings.weight'), [0, 0], [seq, hidden]); // [seq, hidden]
-    // HF's order of the sums: (words + types) + positions.
-    const sum = tf.reshape(tf.add(tf.reshape(tf.add(words, typeEmb), [batch, seq, hidden]), positions), [n, hidden]); // [N, hidden]
-    const h = this.layerNorm(sum, this.p('bert.embeddings.LayerNorm.weight'), this.p('bert.embeddings.LayerNorm.bias'));
-    return seededDropout(h, this.dropoutRate(this.hiddenDropout, masks), masks, 'embeddings') as tf.Tensor2D;
+    // dropout(LayerNorm((words + types) + positions)), HF's order of the sums.
+    return embeddingLayerNorm(
+      words, typeEmb, positions, this.p('bert.embeddings.LayerNorm.weight'), this.p('bert.embeddings.LayerNorm.bias'),
+      this.config.layerNormEps, this.hiddenDropoutMask([n, hidden], masks, 'embeddings'),
+    ) as tf.Tensor2D; // [N, hidden]
   }
 
   /** One transformer block; `w` in BLOCK_PARAM_SUFFIXES order. x: [N, hidden] → [N, hidden]. */
@@ -277,7 +283,8 @@ export class BertForSequenceClassification {
       tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor,
     ];
     const { batch, seq, masks } = ctx;
-    const heads = this.config.numAttentionHeads;
+    const { hiddenSize: hidden, numAttentionHeads: heads } = this.config;
+    const n = batch * seq;
     const name = (s: string) => `bert.encoder.layer.${i}.${s}`;
     const q = this.linear(x, wq, bq, name('attention.self.query.weight'), masks); // [N, hidden]
     const k = this.linear(x, wk, bk, name('attention.self.key.weight'), masks); // [N, hidden]
@@ -287,13 +294,14 @@ export class BertForSequenceClassification {
     const probsRate = this.dropoutRate(this.attentionDropout, masks);
     const probsMask = masks !== undefined && probsRate > 0 ? dropoutMask([batch, heads, seq, seq], probsRate, masks, `layer.${i}.attention.probs`) : undefined;
     const context = selfAttention(q, k, v, { heads, maskAdd: ctx.maskAdd, dropoutMask: probsMask }); // [N, hidden]
-    let attn = this.linear(context, wo, bo, name('attention.output.dense.weight'), masks); // [N, hidden]
-    attn = seededDropout(attn, this.dropoutRate(this.hiddenDropout, masks), masks, `layer.${i}.attention.output`);
-    const h1 = this.layerNorm(tf.add(attn, x), ln1g, ln1b); // [N, hidden]
-    const inter = gelu(this.linear(h1, wi, bi, name('intermediate.dense.weight'), masks)); // [N, ff]
-    let out = this.linear(inter, wo2, bo2, name('output.dense.weight'), masks); // [N, hidden]
-    out = seededDropout(out, this.dropoutRate(this.hiddenDropout, masks), masks, `layer.${i}.output`);
-    return this.layerNorm(tf.add(out, h1), ln2g, ln2b) as tf.Tensor2D; // [N, hidden]
+    // Each output projection's bias, dropout, residual and LayerNorm in one op; the FFN's first
+    // bias in its GELU.
+    const eps = this.config.layerNormEps;
+    const attn = this.product(context, wo, name('attention.output.dense.weight'), masks); // [N, hidden]
+    const h1 = residualLayerNorm(attn, bo, x, ln1g, ln1b, eps, this.hiddenDropoutMask([n, hidden], masks, `layer.${i}.attention.output`)); // [N, hidden]
+    const inter = biasGelu(this.product(h1, wi, name('intermediate.dense.weight'), masks), bi); // [N, ff]
+    const out = this.product(inter, wo2, name('output.dense.weight'), masks); // [N, hidden]
+    return residualLayerNorm(out, bo2, h1, ln2g, ln2b, eps, this.hiddenDropoutMask([n, hidden], masks, `layer.${i}.output`)) as tf.Tensor2D; // [N, hidden]
   }
 
   /**
