@@ -15,10 +15,6 @@
 
 static inline u32 round8(u32 x) { return (x + 7u) & ~7u; }
 
-static inline v128_t splat_lane0(v128_t v) { return wasm_i32x4_shuffle(v, v, 0, 0, 0, 0); }
-static inline v128_t splat_lane1(v128_t v) { return wasm_i32x4_shuffle(v, v, 1, 1, 1, 1); }
-static inline v128_t splat_lane2(v128_t v) { return wasm_i32x4_shuffle(v, v, 2, 2, 2, 2); }
-static inline v128_t splat_lane3(v128_t v) { return wasm_i32x4_shuffle(v, v, 3, 3, 3, 3); }
 
 static inline f32 hsum(v128_t v) {
   return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) + (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
@@ -43,6 +39,9 @@ static inline void store_cols(f32 *c, v128_t lo, v128_t hi, u32 nv) {
   }
 }
 
+/** Rows of the micro-kernel's block (its columns are NR). */
+#define MR 4
+
 /**
  * C[m, n] = Σ_k A(m, k)·B[k·ldb + n] for m < M, n < N, where A(m, k) = A[m·lda + k] (transA = 0)
  * or A[k·lda + m] (transA = 1). B must be readable up to column round8(N) of each row. C rows are
@@ -53,35 +52,37 @@ static inline __attribute__((always_inline)) void gemm(int transA, f32 *C, u32 l
     u32 nv = N - n < NR ? N - n : NR;
     const f32 *bp = B + n;
     u32 m = 0;
-    for (; m + 4 <= M; m += 4) {
-      v128_t c0l = wasm_f32x4_splat(0), c0h = c0l, c1l = c0l, c1h = c0l, c2l = c0l, c2h = c0l, c3l = c0l, c3h = c0l;
+    for (; m + MR <= M; m += MR) {
+      v128_t cl[MR], ch[MR];
+#pragma clang loop unroll(full)
+      for (u32 r = 0; r < MR; r++) cl[r] = ch[r] = wasm_f32x4_splat(0);
       const f32 *b = bp;
       if (transA) {
         const f32 *a = A + m;
         for (u32 k = 0; k < K; k++, a += lda, b += ldb) {
-          v128_t bl = v_load(b), bh = v_load(b + 4), av = v_load(a);
-          v128_t a0 = splat_lane0(av), a1 = splat_lane1(av), a2 = splat_lane2(av), a3 = splat_lane3(av);
-          c0l = v_fma(a0, bl, c0l); c0h = v_fma(a0, bh, c0h);
-          c1l = v_fma(a1, bl, c1l); c1h = v_fma(a1, bh, c1h);
-          c2l = v_fma(a2, bl, c2l); c2h = v_fma(a2, bh, c2h);
-          c3l = v_fma(a3, bl, c3l); c3h = v_fma(a3, bh, c3h);
+          v128_t bl = v_load(b), bh = v_load(b + 4);
+#pragma clang loop unroll(full)
+          for (u32 r = 0; r < MR; r++) {
+            v128_t ar = v_splat(a[r]);
+            cl[r] = v_fma(ar, bl, cl[r]);
+            ch[r] = v_fma(ar, bh, ch[r]);
+          }
         }
       } else {
-        const f32 *a0p = A + m * lda, *a1p = a0p + lda, *a2p = a1p + lda, *a3p = a2p + lda;
+        const f32 *a = A + m * lda;
         for (u32 k = 0; k < K; k++, b += ldb) {
           v128_t bl = v_load(b), bh = v_load(b + 4);
-          v128_t a0 = v_splat(a0p[k]), a1 = v_splat(a1p[k]), a2 = v_splat(a2p[k]), a3 = v_splat(a3p[k]);
-          c0l = v_fma(a0, bl, c0l); c0h = v_fma(a0, bh, c0h);
-          c1l = v_fma(a1, bl, c1l); c1h = v_fma(a1, bh, c1h);
-          c2l = v_fma(a2, bl, c2l); c2h = v_fma(a2, bh, c2h);
-          c3l = v_fma(a3, bl, c3l); c3h = v_fma(a3, bh, c3h);
+#pragma clang loop unroll(full)
+          for (u32 r = 0; r < MR; r++) {
+            v128_t ar = v_splat(a[r * lda + k]);
+            cl[r] = v_fma(ar, bl, cl[r]);
+            ch[r] = v_fma(ar, bh, ch[r]);
+          }
         }
       }
       f32 *c = C + m * ldc + n;
-      store_cols(c, c0l, c0h, nv);
-      store_cols(c + ldc, c1l, c1h, nv);
-      store_cols(c + 2 * ldc, c2l, c2h, nv);
-      store_cols(c + 3 * ldc, c3l, c3h, nv);
+#pragma clang loop unroll(full)
+      for (u32 r = 0; r < MR; r++) store_cols(c + r * ldc, cl[r], ch[r], nv);
     }
     for (; m < M; m++) {
       v128_t cl = wasm_f32x4_splat(0), ch = cl;
