@@ -29,6 +29,11 @@ export function biasGelu(x: tf.Tensor, bias: tf.Tensor): tf.Tensor {
     throw new Error(`biasGelu: bias has shape [${bias.shape}], expected [${cols}] for x of shape [${x.shape}]`);
   }
   if (hasFusedKernel(BIAS_GELU)) return runFused(BIAS_GELU, { x, bias }) as tf.Tensor;
+  return biasGeluComposed(x, bias);
+}
+
+/** biasGelu as a bias add then `gelu` (the other backends' path; for A/B). */
+export function biasGeluComposed(x: tf.Tensor, bias: tf.Tensor): tf.Tensor {
   return tf.tidy(() => gelu(tf.add(x, bias)));
 }
 

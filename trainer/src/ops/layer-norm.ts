@@ -61,6 +61,13 @@ export function residualLayerNorm(
   return composed(terms, eps);
 }
 
+/** residualLayerNorm composed of tfjs ops on any backend (the other backends' path; for A/B). */
+export function residualLayerNormComposed(
+  y: tf.Tensor, bias: tf.Tensor, residual: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number, dropoutMask?: tf.Tensor,
+): tf.Tensor {
+  return composed({ y, bias, preMask: dropoutMask, res: residual, gamma, beta }, eps);
+}
+
 /**
  * dropout(LayerNorm(words + types + positions)): words and types [N, hidden], positions
  * [seq, hidden] with N a multiple of seq (row r is at position r mod seq).
@@ -78,6 +85,13 @@ export function embeddingLayerNorm(
   const terms: Terms = { y: words, res: types, res2: positions, gamma, beta, postMask: dropoutMask };
   if (hasFusedKernel(variant.name)) return runFused(variant.name, pick(terms, variant.terms), { eps }) as tf.Tensor;
   return composed(terms, eps);
+}
+
+/** embeddingLayerNorm composed of tfjs ops on any backend (the other backends' path; for A/B). */
+export function embeddingLayerNormComposed(
+  words: tf.Tensor, types: tf.Tensor, positions: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number, dropoutMask?: tf.Tensor,
+): tf.Tensor {
+  return composed({ y: words, res: types, res2: positions, gamma, beta, postMask: dropoutMask }, eps);
 }
 
 /** The last-axis size; checks that every [rows, h] tensor has `main`'s shape and every vector is [h]. */

@@ -1,0 +1,111 @@
+// Micro A/B of the element-wise work around BERT's Linear layers on wasm: the fused kernels
+// (trainer/src/ops/layer-norm.ts, trainer/src/ops/gelu.ts biasGelu) against the same math composed
+// of tfjs ops (what bert-model.ts ran before), alternating in one process, at BERT shapes (seq 128,
+// hidden dropout 0.1). One iteration is forward + backward with every gradient training needs:
+//   residual   LayerNorm(dropout(y + bias) + x), [N, hidden]: grads of y, bias, x, gamma, beta
+//              (twice per block: attention output and FFN output)
+//   bias+gelu  gelu(y + bias), [N, 4·hidden]: grads of y and bias (once per block; composed =
+//              tfjs Add then the fused GELU, as before)
+//   embedding  dropout(LayerNorm(words + types + positions)): grads of all three, gamma, beta
+//              (once per forward)
+// Dropout masks are drawn once, outside the timing.
+//
+//   node --import tsx bench/fused-layer-norm.ts [--shapes bert-tiny,bert-mini,bert-base] [--reps 7] [--threads 2]
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../trainer/src/backend/select-backend.ts';
+import { biasGelu, biasGeluComposed } from '../trainer/src/ops/gelu.ts';
+import { embeddingLayerNorm, embeddingLayerNormComposed, residualLayerNorm, residualLayerNormComposed } from '../trainer/src/ops/layer-norm.ts';
+import { dropoutMask } from '../trainer/src/model/seeded-masks.ts';
+
+const SHAPES: Record<string, { batch: number; hidden: number }> = {
+  'bert-tiny': { batch: 16, hidden: 128 },
+  'bert-mini': { batch: 16, hidden: 256 },
+  'bert-small': { batch: 16, hidden: 512 },
+  'bert-base': { batch: 8, hidden: 768 },
+};
+const SEQ = 128;
+const EPS = 1e-12;
+
+const { values } = parseArgs({
+  options: {
+    shapes: { type: 'string', default: 'bert-tiny,bert-mini,bert-base' },
+    reps: { type: 'string', default: '7' },
+    threads: { type: 'string', default: '2' },
+  },
+});
+
+type Op = (...xs: tf.Tensor[]) => tf.Tensor;
+
+function timeOnce(f: Op, xs: tf.Tensor[], dy: tf.Tensor): number {
+  const t0 = performance.now();
+  const grads = tf.grads(f)(xs, dy);
+  for (const g of grads) g.dataSync();
+  const ms = performance.now() - t0;
+  tf.dispose(grads);
+  return ms;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+/** Fused and composed medians (ms) over `reps` alternating runs, after one warm-up of each. */
+function ab(fused: Op, composed: Op, xs: tf.Tensor[], dy: tf.Tensor, reps: number): [number, number] {
+  timeOnce(fused, xs, dy);
+  timeOnce(composed, xs, dy);
+  const f: number[] = [];
+  const c: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    f.push(timeOnce(fused, xs, dy));
+    c.push(timeOnce(composed, xs, dy));
+  }
+  return [median(f), median(c)];
+}
+
+async function main(): Promise<void> {
+  const info = await initBackend({ override: 'wasm', threads: Number(values.threads) });
+  console.log(`backend ${info.name}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  const reps = Number(values.reps);
+  for (const name of (values.shapes as string).split(',')) {
+    const shape = SHAPES[name];
+    if (!shape) throw new Error(`--shapes: unknown shape '${name}' (known: ${Object.keys(SHAPES).join(', ')})`);
+    const { batch, hidden } = shape;
+    const n = batch * SEQ;
+    const rand = (s: number[], seed: number) => tf.randomNormal(s, 0, 1, 'float32', seed);
+    const at = { seed: 1, step: 0 };
+    const drop = dropoutMask([n, hidden], 0.1, at, 'bench');
+    const line: string[] = [];
+    const report = (what: string, [f, c]: [number, number]) => line.push(`${what} fused ${f.toFixed(1)} ms, composed ${c.toFixed(1)} ms, ${(c / f).toFixed(2)}x`);
+
+    const res = [rand([n, hidden], 1), rand([hidden], 2), rand([n, hidden], 3), rand([hidden], 4), rand([hidden], 5)];
+    const dyH = rand([n, hidden], 6);
+    const residual = ab(
+      (y, b, x, g, be) => residualLayerNorm(y as tf.Tensor, b as tf.Tensor, x as tf.Tensor, g as tf.Tensor, be as tf.Tensor, EPS, drop),
+      (y, b, x, g, be) => residualLayerNormComposed(y as tf.Tensor, b as tf.Tensor, x as tf.Tensor, g as tf.Tensor, be as tf.Tensor, EPS, drop),
+      res, dyH, reps,
+    );
+    report('residual', residual);
+
+    const ge = [rand([n, 4 * hidden], 7), rand([4 * hidden], 8)];
+    const dyF = rand([n, 4 * hidden], 9);
+    const gelu = ab((y, b) => biasGelu(y as tf.Tensor, b as tf.Tensor), (y, b) => biasGeluComposed(y as tf.Tensor, b as tf.Tensor), ge, dyF, reps);
+    report('bias+gelu', gelu);
+
+    const emb = [rand([n, hidden], 10), rand([n, hidden], 11), rand([SEQ, hidden], 12), rand([hidden], 13), rand([hidden], 14)];
+    const embed = ab(
+      (w, t, p, g, b) => embeddingLayerNorm(w as tf.Tensor, t as tf.Tensor, p as tf.Tensor, g as tf.Tensor, b as tf.Tensor, EPS, drop),
+      (w, t, p, g, b) => embeddingLayerNormComposed(w as tf.Tensor, t as tf.Tensor, p as tf.Tensor, g as tf.Tensor, b as tf.Tensor, EPS, drop),
+      emb, dyH, reps,
+    );
+    report('embedding', embed);
+
+    // Per block: two residual LayerNorms and one bias+GELU.
+    const blockF = 2 * residual[0] + gelu[0];
+    const blockC = 2 * residual[1] + gelu[1];
+    console.log(`${name} (N ${n}, hidden ${hidden}): ${line.join('; ')}; per block ${blockF.toFixed(1)} vs ${blockC.toFixed(1)} ms, ${(blockC / blockF).toFixed(2)}x`);
+    tf.dispose([...res, dyH, ...ge, dyF, ...emb, drop]);
+  }
+  console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+}
+
+await main();
