@@ -4,13 +4,22 @@
 // on the probabilities, a quarter of the last example padded). One iteration is forward +
 // backward (dq, dk, dv) as training runs it; the dropout mask is drawn once, outside the timing.
 //
-//   node --import tsx bench/attention.ts [--shapes bert-tiny,bert-mini,bert-base] [--reps 5] [--threads 2]
+// Then whole training steps (forward, loss and every gradient; the optimizer is the same either
+// way and left out) of BERT at --model-shapes, batch 16 (bert-base 8), alternating the two paths
+// in the same process and model: the composed path is what the op falls back to when its wasm
+// kernel is unregistered.
+//
+//   node --import tsx bench/attention.ts [--shapes bert-tiny,bert-mini,bert-base] [--reps 5]
+//        [--model-shapes bert-tiny,bert-mini] [--steps 4] [--threads 2]
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../trainer/src/backend/select-backend.ts';
 import { selfAttention, selfAttentionComposed, type AttentionOptions } from '../trainer/src/ops/attention.ts';
 import { dropoutMask } from '../trainer/src/model/seeded-masks.ts';
+import { BertForSequenceClassification, type BertInputs } from '../trainer/src/model/bert-model.ts';
+import { initBertParams } from '../trainer/src/model/bert-params.ts';
+import { bertShapeConfig, type BertShape } from '../trainer/src/model/builtin-models.ts';
 
 const SHAPES: Record<string, { batch: number; heads: number; hidden: number }> = {
   'bert-tiny': { batch: 16, heads: 2, hidden: 128 },
@@ -24,6 +33,8 @@ const { values } = parseArgs({
   options: {
     shapes: { type: 'string', default: 'bert-tiny,bert-mini,bert-base' },
     reps: { type: 'string', default: '5' },
+    'model-shapes': { type: 'string', default: 'bert-tiny,bert-mini' },
+    steps: { type: 'string', default: '4' },
     threads: { type: 'string', default: '2' },
   },
 });
@@ -77,7 +88,66 @@ async function main(): Promise<void> {
     );
     tf.dispose([...xs, dy, maskAdd, drop]);
   }
-  console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`load average after ops: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  for (const name of (values['model-shapes'] as string).split(',').filter(Boolean)) stepAB(name as BertShape);
+  console.log(`load average after steps: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+}
+
+/** Turns the fused kernel off (the op composes tfjs ops) or back on. */
+function useFused(on: boolean, kernel: tf.KernelConfig): void {
+  const registered = tf.getKernel(kernel.kernelName, 'wasm') !== undefined;
+  if (on && !registered) tf.registerKernel(kernel);
+  if (!on && registered) tf.unregisterKernel(kernel.kernelName, 'wasm');
+}
+
+function stepAB(shape: BertShape): void {
+  const kernel = tf.getKernel('BallastAttention', 'wasm');
+  if (!kernel) throw new Error('the fused attention kernel is not registered on wasm');
+  const batch = shape === 'bert-base' ? 8 : 16;
+  const config = bertShapeConfig(shape, 2);
+  const model = new BertForSequenceClassification(config, initBertParams(config, 0));
+  const n = batch * SEQ;
+  let x = 12345;
+  const inputs: BertInputs = {
+    size: batch,
+    seqLength: SEQ,
+    inputIds: Int32Array.from({ length: n }, () => 1000 + ((x = (x * 1103515245 + 12345) >>> 0) % 29000)),
+    tokenTypeIds: Int32Array.from({ length: n }, (_, i) => (i % SEQ >= SEQ / 2 ? 1 : 0)),
+    attentionMask: Int32Array.from({ length: n }, (_, i) => (i >= n - SEQ / 4 ? 0 : 1)),
+  };
+  const labels = Int32Array.from({ length: batch }, (_, i) => i % 2);
+  const step = (k: number): number => {
+    const t0 = performance.now();
+    const { value, grads } = tf.variableGrads(() => model.loss(model.forward(inputs, { training: true, dropoutSeed: 1, step: k }), labels));
+    value.dataSync();
+    for (const g of Object.values(grads)) g.dataSync();
+    const ms = performance.now() - t0;
+    tf.dispose([value, ...Object.values(grads)]);
+    return ms;
+  };
+  const times: Record<'fused' | 'composed', number[]> = { fused: [], composed: [] };
+  try {
+    for (const on of [true, false]) {
+      useFused(on, kernel);
+      step(0); // warm-up
+    }
+    for (let k = 1; k <= Number(values.steps); k++) {
+      for (const on of k % 2 ? [true, false] : [false, true]) {
+        useFused(on, kernel);
+        times[on ? 'fused' : 'composed'].push(step(k));
+      }
+    }
+  } finally {
+    useFused(true, kernel);
+    model.dispose();
+  }
+  const f = median(times.fused);
+  const c = median(times.composed);
+  console.log(
+    `${shape} training step (batch ${batch}, recompute ${model.recomputes(batch, SEQ)}): fused ${(batch / (f / 1e3)).toFixed(2)} ex/s, ` +
+    `composed ${(batch / (c / 1e3)).toFixed(2)} ex/s, ${(c / f).toFixed(2)}x  ` +
+    `[ms fused ${times.fused.map((t) => t.toFixed(0)).join(' ')}; composed ${times.composed.map((t) => t.toFixed(0)).join(' ')}]`,
+  );
 }
 
 await main();
