@@ -11,8 +11,8 @@
 // latency target applies to the paced run; the throughput target to both gRPC runs.
 //
 //   node --import tsx bench/lease-throughput.ts [--trainers 1000] [--seconds 15] [--rate 2000]
-//       [--connections 100] [--clients 4] [--skip-reference] [--skip-saturation]
-//       [--address HOST:PORT [--metrics-address HOST:PORT]]
+//       [--connections 100] [--clients 4] [--client raw|grpc-js] [--skip-reference] [--skip-saturation]
+//       [--address HOST:PORT [--metrics-address HOST:PORT] [--coordinator-pid PID]]
 //
 // The gRPC runs simulate the trainers in --clients child processes (each its share of trainers
 // and connections): one process simulating 1,000 trainers spent 6-10% of the window in its own GC
@@ -37,10 +37,18 @@ import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { CoordinatorCore } from '../coordinator/src/core/coordinator-core.ts';
 import { CoordinatorClient } from '../coordinator/src/client/coordinator-client.ts';
-import { createClient, type ServiceClient } from '../coordinator/src/grpc/grpc-bridge.ts';
+import { createClient } from '../coordinator/src/grpc/grpc-bridge.ts';
 import { trialProgressToProto, trialResultToProto } from '../coordinator/src/grpc/proto-convert.ts';
 import { sampleResult } from '../coordinator/src/grpc/test-fixtures.ts';
-import { CoordinatorService, type Lease as LeaseMessage } from '../proto/gen/ballast/v1/coordinator_service_pb.ts';
+import {
+  CoordinatorService,
+  type AcquireTrialRequestSchema,
+  type CompleteTrialRequestSchema,
+  type HeartbeatRequestSchema,
+  type Lease as LeaseMessage,
+} from '../proto/gen/ballast/v1/coordinator_service_pb.ts';
+import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
+import { connect, type IncomingHttpHeaders } from 'node:http2';
 import type { TrialProgress, TrialResult } from '../trainer/src/train/trial-result.ts';
 import type { TrialConfig, TrialSeeds } from '../trainer/src/config/trial-config.ts';
 import { startCoordinatorProcess } from '../test/helpers/coordinator-process.ts';
@@ -57,12 +65,16 @@ const { values: args } = parseArgs({
     'skip-reference': { type: 'boolean', default: false },
     'skip-saturation': { type: 'boolean', default: false },
     clients: { type: 'string', default: '4' },
+    // The simulated trainers' gRPC client: `raw` (node:http2, see rawGrpcClient) or `grpc-js`.
+    client: { type: 'string', default: 'raw' },
     // Internal: this process is one client child (see runChild).
     child: { type: 'string' },
     // Use a coordinator that is already running (e.g. started under --cpu-prof) instead of spawning one.
     address: { type: 'string' },
     // Its --metrics-listen address, for the coordinator's event-loop delay and GC figures.
     'metrics-address': { type: 'string' },
+    // Its process id, for its CPU time per operation (same machine only).
+    'coordinator-pid': { type: 'string' },
   },
 });
 const TRAINERS = Number(args.trainers);
@@ -76,6 +88,8 @@ const CONNECTIONS = Number(args.connections ?? Math.min(100, Number(args.trainer
 const SEEDS_PER_EXPERIMENT = Number(args['trials-per-experiment']) / 2;
 const RATE = Number(args.rate);
 const CLIENTS = Math.max(1, Math.min(Number(args.clients), TRAINERS));
+const CLIENT = args.client;
+if (CLIENT !== 'raw' && CLIENT !== 'grpc-js') throw new Error(`--client: expected raw or grpc-js, got ${CLIENT}`);
 
 const TARGET_OPS = 2000;
 const TARGET_P99_MS = 10;
@@ -118,7 +132,69 @@ function coreApi(core: CoordinatorCore): LeaseApi {
  * per call) took cores from the coordinator being measured. The lease's config and seeds go back
  * in the result as the messages they came in.
  */
-function grpcApi(rpc: ServiceClient<typeof CoordinatorService.method>): LeaseApi {
+/** The three lease rpcs, as a simulated trainer's transport offers them. */
+interface LeaseRpcs {
+  acquireTrial(request: MessageInitShape<typeof AcquireTrialRequestSchema>, options: { timeoutMs: number }): Promise<{ lease?: LeaseMessage | undefined }>;
+  heartbeat(request: MessageInitShape<typeof HeartbeatRequestSchema>, options: { timeoutMs: number }): Promise<unknown>;
+  completeTrial(request: MessageInitShape<typeof CompleteTrialRequestSchema>, options: { timeoutMs: number }): Promise<unknown>;
+  close(): void;
+}
+
+/**
+ * gRPC unary calls straight over node:http2: the frames grpc-js sends (POST to the method's path,
+ * `application/grpc`, `te: trailers`, the deadline as `grpc-timeout`, one length-prefixed
+ * message) and the status read from the trailers. grpc-js's client spent about 3x the
+ * coordinator's CPU per call here (its channel, resolver, load balancer, interceptor and
+ * metadata layers, per call), so 1,000 simulated trainers on it took most of the 2 cores from the
+ * coordinator being measured; a real trainer makes one call every few seconds and never notices.
+ * `--client grpc-js` runs the same loop on grpc-js.
+ */
+function rawGrpcClient(address: string): LeaseRpcs {
+  const session = connect(`http://${address}`);
+  session.on('error', () => {}); // every pending call fails with its stream's error instead
+  const unary =
+    <I extends DescMessage, O extends DescMessage>(method: { name: string; parent: { typeName: string }; input: I; output: O }) =>
+    (request: MessageInitShape<I>, options: { timeoutMs: number }) =>
+      new Promise<MessageShape<O>>((resolve, reject) => {
+        const body = toBinary(method.input, create(method.input, request));
+        const frame = Buffer.allocUnsafe(5 + body.length);
+        frame[0] = 0; // not compressed
+        frame.writeUInt32BE(body.length, 1);
+        frame.set(body, 5);
+        const stream = session.request({
+          ':method': 'POST',
+          ':path': `/${method.parent.typeName}/${method.name}`,
+          'content-type': 'application/grpc',
+          te: 'trailers',
+          'grpc-timeout': `${options.timeoutMs}m`,
+        });
+        const chunks: Buffer[] = [];
+        let status: string | undefined;
+        let message = '';
+        const take = (headers: IncomingHttpHeaders) => {
+          if (headers['grpc-status'] !== undefined) status = String(headers['grpc-status']);
+          if (headers['grpc-message'] !== undefined) message = decodeURIComponent(String(headers['grpc-message']));
+        };
+        stream.on('response', take);
+        stream.on('trailers', take);
+        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+        stream.on('error', reject);
+        stream.on('close', () => {
+          if (status !== '0') return reject(new Error(`${method.name}: grpc-status ${status ?? '(none)'} ${message}`));
+          const reply = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+          resolve(fromBinary(method.output, reply.subarray(5, 5 + reply.readUInt32BE(1))));
+        });
+        stream.end(frame);
+      });
+  return {
+    acquireTrial: unary(CoordinatorService.method.acquireTrial),
+    heartbeat: unary(CoordinatorService.method.heartbeat),
+    completeTrial: unary(CoordinatorService.method.completeTrial),
+    close: () => session.close(),
+  };
+}
+
+function grpcApi(rpc: LeaseRpcs): LeaseApi {
   const call = { timeoutMs: 30_000 };
   const progressMessage = trialProgressToProto(progress);
   const resultMessage = trialResultToProto(sampleResult);
@@ -359,7 +435,7 @@ function startTrainers(trainers: number[], apis: LeaseApi[], refill: () => Promi
 
 /** What the parent tells a client child, and what the child answers. */
 type ToChild =
-  | { type: 'start'; address: string; trainers: number[]; connections: number; intervalMs: number }
+  | { type: 'start'; address: string; trainers: number[]; connections: number; intervalMs: number; client: string }
   | { type: 'measure' }
   | { type: 'report' }
   | { type: 'stop' }
@@ -370,12 +446,14 @@ type FromChild = { type: 'ready' } | { type: 'refill' } | { type: 'report'; repo
 async function runChild(): Promise<void> {
   const send = (message: FromChild) => process.send!(message);
   let trainers: ReturnType<typeof startTrainers> | undefined;
-  const clients: Array<ServiceClient<typeof CoordinatorService.method>> = [];
+  const clients: LeaseRpcs[] = [];
   let refilled: (() => void) | undefined;
   process.on('message', (message: ToChild) => {
     switch (message.type) {
       case 'start': {
-        for (let i = 0; i < message.connections; i++) clients.push(createClient(CoordinatorService, message.address));
+        for (let i = 0; i < message.connections; i++) {
+          clients.push(message.client === 'grpc-js' ? createClient(CoordinatorService, message.address) : rawGrpcClient(message.address));
+        }
         const apis = clients.map(grpcApi);
         // The parent submits (one experiment at a time, for all children) and says when it is done.
         const refill = () => new Promise<void>((resolve) => {
@@ -428,7 +506,7 @@ async function startChildren(count: number, address: string, intervalMs: number,
       resolve?.(message);
     });
     const trainers = Array.from({ length: perChild(TRAINERS, k) }, () => next++);
-    child.send({ type: 'start', address, trainers, connections: Math.max(1, perChild(CONNECTIONS, k)), intervalMs } satisfies ToChild);
+    child.send({ type: 'start', address, trainers, connections: Math.max(1, perChild(CONNECTIONS, k)), intervalMs, client: CLIENT } satisfies ToChild);
   }
   const all = (message: ToChild) =>
     Promise.all(
@@ -549,7 +627,7 @@ async function main(): Promise<void> {
 
   const dir = mkdtempSync(join(tmpdir(), 'ballast-bench-grpc-'));
   const coordinator = args.address
-    ? { address: args.address, child: { pid: undefined }, stop: async () => 0 }
+    ? { address: args.address, child: { pid: args['coordinator-pid'] !== undefined ? Number(args['coordinator-pid']) : undefined }, stop: async () => 0 }
     : await startCoordinatorProcess(join(dir, 'state'), ['--lease-ttl', '60', '--metrics-listen', '127.0.0.1:0']);
   const metricsAddress = args.address
     ? args['metrics-address']
@@ -566,7 +644,7 @@ async function main(): Promise<void> {
     const submit = () => admin.submitExperiment(spec(submitted++));
     for (let i = 0; i < experiments; i++) await submit();
     const children = (intervalMs: number) => startChildren(CLIENTS, coordinator.address, intervalMs, submit);
-    const where = `${CONNECTIONS} connections from ${CLIENTS} client processes`;
+    const where = `${CONNECTIONS} connections from ${CLIENTS} client processes, ${CLIENT} client`;
     const saturated = args['skip-saturation']
       ? undefined
       : await run(`saturation, gRPC to a coordinator process (${where})`, await children(0), coordinator.child.pid, metricsAddress);
