@@ -8,16 +8,27 @@
 //              tfjs Add then the fused GELU, as before)
 //   embedding  dropout(LayerNorm(words + types + positions)): grads of all three, gamma, beta
 //              (once per forward)
-// Dropout masks are drawn once, outside the timing.
+// Dropout masks are drawn once, outside the timing. Then a whole training step (forward + loss +
+// gradients, no optimizer; dropout 0.1; the trainer's recompute default) of each shape with these
+// ops fused and, in the same process, with their wasm kernels unregistered (the ops then compose
+// tfjs ops, as bert-model.ts did before), alternating.
 //
-//   node --import tsx bench/fused-layer-norm.ts [--shapes bert-tiny,bert-mini,bert-base] [--reps 7] [--threads 2]
+//   node --import tsx bench/fused-layer-norm.ts [--shapes bert-tiny,bert-mini,bert-base] [--reps 7] [--steps 4] [--threads 2]
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../trainer/src/backend/select-backend.ts';
 import { biasGelu, biasGeluComposed } from '../trainer/src/ops/gelu.ts';
 import { embeddingLayerNorm, embeddingLayerNormComposed, residualLayerNorm, residualLayerNormComposed } from '../trainer/src/ops/layer-norm.ts';
+import { BertForSequenceClassification, type BertInputs } from '../trainer/src/model/bert-model.ts';
+import { initBertParams } from '../trainer/src/model/bert-params.ts';
+import { bertShapeConfig, type BertShape } from '../trainer/src/model/builtin-models.ts';
 import { dropoutMask } from '../trainer/src/model/seeded-masks.ts';
+
+/** The wasm kernels of the ops under test (their gradient kernels only run from these). */
+const FUSED_KERNELS = [
+  'BallastResidualLayerNorm', 'BallastResidualDropoutLayerNorm', 'BallastEmbeddingLayerNorm', 'BallastEmbeddingLayerNormDropout', 'BallastBiasGelu',
+];
 
 const SHAPES: Record<string, { batch: number; hidden: number }> = {
   'bert-tiny': { batch: 16, hidden: 128 },
@@ -32,6 +43,7 @@ const { values } = parseArgs({
   options: {
     shapes: { type: 'string', default: 'bert-tiny,bert-mini,bert-base' },
     reps: { type: 'string', default: '7' },
+    steps: { type: 'string', default: '4' },
     threads: { type: 'string', default: '2' },
   },
 });
@@ -105,7 +117,63 @@ async function main(): Promise<void> {
     console.log(`${name} (N ${n}, hidden ${hidden}): ${line.join('; ')}; per block ${blockF.toFixed(1)} vs ${blockC.toFixed(1)} ms, ${(blockC / blockF).toFixed(2)}x`);
     tf.dispose([...res, dyH, ...ge, dyF, ...emb, drop]);
   }
+  console.log(`load average: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  for (const name of (values.shapes as string).split(',')) stepAb(name as BertShape, Number(values.steps));
   console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+}
+
+/** Unregisters the ops' wasm kernels (the ops compose tfjs ops) or registers them back. */
+function setFused(on: boolean, saved: Map<string, tf.KernelConfig>): void {
+  for (const name of FUSED_KERNELS) {
+    if (!saved.has(name)) saved.set(name, tf.getKernel(name, 'wasm') as tf.KernelConfig);
+    const present = tf.getKernel(name, 'wasm') !== undefined;
+    if (on && !present) tf.registerKernel(saved.get(name) as tf.KernelConfig);
+    if (!on && present) tf.unregisterKernel(name, 'wasm');
+  }
+}
+
+function stepAb(shape: BertShape, steps: number): void {
+  const config = bertShapeConfig(shape, 2);
+  const batch = SHAPES[shape]?.batch as number;
+  const model = new BertForSequenceClassification(config, initBertParams(config, 0));
+  const n = batch * SEQ;
+  let x = 12345;
+  const inputs: BertInputs = {
+    size: batch,
+    seqLength: SEQ,
+    inputIds: Int32Array.from({ length: n }, () => 1000 + ((x = (x * 1103515245 + 12345) >>> 0) % 29000)),
+    tokenTypeIds: Int32Array.from({ length: n }, (_, i) => (i % SEQ >= SEQ / 2 ? 1 : 0)),
+    attentionMask: new Int32Array(n).fill(1),
+  };
+  const labels = Int32Array.from({ length: batch }, (_, i) => i % 2);
+  const saved = new Map<string, tf.KernelConfig>();
+  const losses: Record<string, number> = {};
+  const step = (fused: boolean): number => {
+    setFused(fused, saved);
+    const t0 = performance.now();
+    const { value, grads } = tf.variableGrads(() => model.loss(model.forward(inputs, { training: true, dropoutSeed: 1, step: 0 }), labels));
+    losses[String(fused)] = value.dataSync()[0] as number;
+    for (const g of Object.values(grads)) g.dataSync();
+    const ms = performance.now() - t0;
+    tf.dispose([value, ...Object.values(grads)]);
+    return ms;
+  };
+  step(true);
+  step(false);
+  const f: number[] = [];
+  const c: number[] = [];
+  for (let k = 0; k < steps; k++) {
+    f.push(step(true));
+    c.push(step(false));
+  }
+  setFused(true, saved);
+  model.dispose();
+  const [mf, mc] = [median(f), median(c)];
+  console.log(
+    `${shape} step (batch ${batch}, recompute ${model.recomputes(batch, SEQ)}): fused ${mf.toFixed(0)} ms (${(batch / (mf / 1e3)).toFixed(1)} ex/s), ` +
+    `composed ${mc.toFixed(0)} ms (${(batch / (mc / 1e3)).toFixed(1)} ex/s), ${(mc / mf).toFixed(2)}x; loss ${losses.true} vs ${losses.false}  ` +
+    `[fused ${f.map((v) => v.toFixed(0)).join(' ')}; composed ${c.map((v) => v.toFixed(0)).join(' ')}]`,
+  );
 }
 
 await main();

@@ -165,9 +165,10 @@ for (const variant of Object.values(VARIANTS)) {
       const dres2 = t.res2 ? grads[next++] as tf.Tensor : undefined;
       const eps = attrs.eps as number;
       const map: Record<string, () => tf.Tensor> = {
-        // Distinct tensors per input: the tape disposes one input's gradient when it accumulates.
+        // Distinct tensors per input (the tape disposes one input's gradient when it accumulates
+        // another), and each output handed to the tape, which frees it once used.
         y: () => dyPre ?? tf.clone(ds),
-        res: () => tf.clone(ds),
+        res: () => ds,
         gamma: () => dgamma,
         beta: () => dbeta,
       };
