@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError } from '../../../trainer/src/config/trial-config.ts';
+import { ConfigError, resolveTrialConfig } from '../../../trainer/src/config/trial-config.ts';
 import { expandExperiment, newExperimentId, parseExperimentSpec, parseExperimentSpecText } from './experiment-spec.ts';
 
 const base = { model: 'builtin:tiny', task: { name: 'rte' } };
@@ -80,6 +80,20 @@ describe('parseExperimentSpec', () => {
 });
 
 describe('expandExperiment', () => {
+  it("gives every trial the seeds resolveTrialConfig gives its full config", () => {
+    const specs = [
+      { name: 'n', base, seeds: [3, 4] },
+      { name: 'b', base: { ...base, seed: 7, init_seed: 11, dropout_seed: 5 } },
+      { name: 'l', base: { ...base, init_seed: 11 }, seeds: 2 },
+      { name: 'f', base: { ...base, dropout_seed: 9 }, init_seeds: 2, data_seeds: [10, 20] },
+    ];
+    for (const input of specs) {
+      for (const trial of expandExperiment(parseExperimentSpec(input))) {
+        assert.deepEqual(trial.seeds, resolveTrialConfig(trial.config).seeds, `${input.name} ${trial.id}`);
+      }
+    }
+  });
+
   it('expands a full grid, seed-major, with stable ids and labels', () => {
     const spec = parseExperimentSpec({
       name: 'paper',
