@@ -1,13 +1,15 @@
 // Micro A/B of the element-wise work around BERT's Linear layers on wasm: the fused kernels
-// (trainer/src/ops/layer-norm.ts, trainer/src/ops/gelu.ts biasGelu) against the same math composed
+// (trainer/src/ops/layer-norm.ts, trainer/src/ops/gelu.ts biasGelu, trainer/src/ops/bias-add.ts
+// in the whole step) against the same math composed
 // of tfjs ops (what bert-model.ts ran before), alternating in one process, at BERT shapes (seq 128,
 // hidden dropout 0.1). One iteration is forward + backward with every gradient training needs:
 //   residual   LayerNorm(dropout(y + bias) + x), [N, hidden]: grads of y, bias, x, gamma, beta
 //              (twice per block: attention output and FFN output)
 //   bias+gelu  gelu(y + bias), [N, 4·hidden]: grads of y and bias (once per block; composed =
 //              tfjs Add then the fused GELU, as before)
-//   embedding  dropout(LayerNorm(words + types + positions)): grads of all three, gamma, beta
-//              (once per forward)
+//   embedding  dropout(LayerNorm(words[ids] + types[typeIds] + positions)), lookups included:
+//              grads of the three tables, gamma, beta (once per forward; composed = gather,
+//              one-hot matmul, slice, LayerNorm, dropout multiply, as before)
 // Dropout masks are drawn once, outside the timing. Then a whole training step (forward + loss +
 // gradients, no optimizer; dropout 0.1; the trainer's recompute default) of each shape with these
 // ops fused and, in the same process, with their wasm kernels unregistered (the ops then compose
@@ -19,7 +21,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../trainer/src/backend/select-backend.ts';
 import { biasGelu, biasGeluComposed } from '../trainer/src/ops/gelu.ts';
-import { embeddingLayerNorm, embeddingLayerNormComposed, residualLayerNorm, residualLayerNormComposed } from '../trainer/src/ops/layer-norm.ts';
+import { bertEmbeddings, bertEmbeddingsComposed, residualLayerNorm, residualLayerNormComposed } from '../trainer/src/ops/layer-norm.ts';
 import { BertForSequenceClassification, type BertInputs } from '../trainer/src/model/bert-model.ts';
 import { initBertParams } from '../trainer/src/model/bert-params.ts';
 import { bertShapeConfig, type BertShape } from '../trainer/src/model/builtin-models.ts';
@@ -27,7 +29,7 @@ import { dropoutMask } from '../trainer/src/model/seeded-masks.ts';
 
 /** The wasm kernels of the ops under test (their gradient kernels only run from these). */
 const FUSED_KERNELS = [
-  'BallastResidualLayerNorm', 'BallastResidualDropoutLayerNorm', 'BallastEmbeddingLayerNorm', 'BallastEmbeddingLayerNormDropout', 'BallastBiasGelu',
+  'BallastResidualLayerNorm', 'BallastResidualDropoutLayerNorm', 'BallastBertEmbeddings', 'BallastBertEmbeddingsDropout', 'BallastBiasGelu', 'BallastBiasAdd',
 ];
 
 const SHAPES: Record<string, { batch: number; hidden: number }> = {
@@ -103,10 +105,15 @@ async function main(): Promise<void> {
     const gelu = ab((y, b) => biasGelu(y as tf.Tensor, b as tf.Tensor), (y, b) => biasGeluComposed(y as tf.Tensor, b as tf.Tensor), ge, dyF, reps);
     report('bias+gelu', gelu);
 
-    const emb = [rand([n, hidden], 10), rand([n, hidden], 11), rand([SEQ, hidden], 12), rand([hidden], 13), rand([hidden], 14)];
+    const vocab = 30522;
+    const emb = [rand([vocab, hidden], 10), rand([2, hidden], 11), rand([512, hidden], 12), rand([hidden], 13), rand([hidden], 14)];
+    let r = 7;
+    const ids = tf.tensor1d(Int32Array.from({ length: n }, () => (r = (r * 1103515245 + 12345) >>> 0) % vocab), 'int32');
+    const typeIds = tf.tensor1d(Int32Array.from({ length: n }, (_, i) => (i % SEQ >= SEQ / 2 ? 1 : 0)), 'int32');
+    const tables = (words: tf.Tensor, types: tf.Tensor, positions: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => ({ words, types, positions, gamma, beta });
     const embed = ab(
-      (w, t, p, g, b) => embeddingLayerNorm(w as tf.Tensor, t as tf.Tensor, p as tf.Tensor, g as tf.Tensor, b as tf.Tensor, EPS, drop),
-      (w, t, p, g, b) => embeddingLayerNormComposed(w as tf.Tensor, t as tf.Tensor, p as tf.Tensor, g as tf.Tensor, b as tf.Tensor, EPS, drop),
+      (w, t, p, g, b) => bertEmbeddings(tables(w as tf.Tensor, t as tf.Tensor, p as tf.Tensor, g as tf.Tensor, b as tf.Tensor), ids, typeIds, SEQ, EPS, drop),
+      (w, t, p, g, b) => bertEmbeddingsComposed(tables(w as tf.Tensor, t as tf.Tensor, p as tf.Tensor, g as tf.Tensor, b as tf.Tensor), ids, typeIds, SEQ, EPS, drop),
       emb, dyH, reps,
     );
     report('embedding', embed);
@@ -115,7 +122,7 @@ async function main(): Promise<void> {
     const blockF = 2 * residual[0] + gelu[0];
     const blockC = 2 * residual[1] + gelu[1];
     console.log(`${name} (N ${n}, hidden ${hidden}): ${line.join('; ')}; per block ${blockF.toFixed(1)} vs ${blockC.toFixed(1)} ms, ${(blockC / blockF).toFixed(2)}x`);
-    tf.dispose([...res, dyH, ...ge, dyF, ...emb, drop]);
+    tf.dispose([...res, dyH, ...ge, dyF, ...emb, ids, typeIds, drop]);
   }
   console.log(`load average: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   for (const name of (values.shapes as string).split(',')) stepAb(name as BertShape, Number(values.steps));

@@ -16,8 +16,9 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core's entry point registers kernels' forward functions only; training needs the gradients.
 import './tfjs-gradients.ts';
 import { selfAttention } from '../ops/attention.ts';
+import { biasAdd } from '../ops/bias-add.ts';
 import { biasGelu } from '../ops/gelu.ts';
-import { embeddingLayerNorm, residualLayerNorm } from '../ops/layer-norm.ts';
+import { bertEmbeddings, residualLayerNorm } from '../ops/layer-norm.ts';
 import type { BertConfig } from './bert-config.ts';
 import {
   BLOCK_PARAM_SUFFIXES, bertParamSpecs, blockParamName, isLinearWeight, isNoDecay, paramLayerIndex,
@@ -242,7 +243,7 @@ export class BertForSequenceClassification {
 
   /** x[N, in] @ W[in, out] + b, with W mixed with its target under mixout. */
   private linear(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, name: string, masks: MaskSeed | undefined): tf.Tensor {
-    return tf.add(this.product(x, w, name, masks), b);
+    return biasAdd(this.product(x, w, name, masks), b);
   }
 
   /** A Linear layer without its bias, which the fused op after it adds: x[N, in] @ W[in, out]. */
@@ -261,19 +262,17 @@ export class BertForSequenceClassification {
 
   private embed(inputs: BertInputs, masks: MaskSeed | undefined): tf.Tensor2D {
     const { size: batch, seqLength: seq } = inputs;
-    const { hiddenSize: hidden, typeVocabSize } = this.config;
-    const n = batch * seq;
-    const ids = tf.tensor1d(inputs.inputIds, 'int32');
-    const words = tf.gather(this.p('bert.embeddings.word_embeddings.weight'), ids); // [N, hidden]
-    // A one-hot matmul for the 2 token types: a plain 2-D product, cheaper than a gather's gradient.
-    const types = tf.oneHot(tf.tensor1d(inputs.tokenTypeIds, 'int32'), typeVocabSize); // [N, types]
-    const typeEmb = tf.matMul(types, this.p('bert.embeddings.token_type_embeddings.weight')); // [N, hidden]
-    const positions = tf.slice(this.p('bert.embeddings.position_embeddings.weight'), [0, 0], [seq, hidden]); // [seq, hidden]
-    // dropout(LayerNorm((words + types) + positions)), HF's order of the sums.
-    return embeddingLayerNorm(
-      words, typeEmb, positions, this.p('bert.embeddings.LayerNorm.weight'), this.p('bert.embeddings.LayerNorm.bias'),
-      this.config.layerNormEps, this.hiddenDropoutMask([n, hidden], masks, 'embeddings'),
-    ) as tf.Tensor2D; // [N, hidden]
+    const tables = {
+      words: this.p('bert.embeddings.word_embeddings.weight'),
+      types: this.p('bert.embeddings.token_type_embeddings.weight'),
+      positions: this.p('bert.embeddings.position_embeddings.weight'),
+      gamma: this.p('bert.embeddings.LayerNorm.weight'),
+      beta: this.p('bert.embeddings.LayerNorm.bias'),
+    };
+    const ids = tf.tensor1d(inputs.inputIds, 'int32'); // checked against the vocabulary by checkInputs
+    const typeIds = tf.tensor1d(inputs.tokenTypeIds, 'int32');
+    const mask = this.hiddenDropoutMask([batch * seq, this.config.hiddenSize], masks, 'embeddings');
+    return bertEmbeddings(tables, ids, typeIds, seq, this.config.layerNormEps, mask) as tf.Tensor2D; // [N, hidden]
   }
 
   /** One transformer block; `w` in BLOCK_PARAM_SUFFIXES order. x: [N, hidden] → [N, hidden]. */

@@ -1,7 +1,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { embeddingLayerNorm, residualLayerNorm } from './layer-norm.ts';
+import { bertEmbeddings, residualLayerNorm } from './layer-norm.ts';
 import { assertClose, assertMatchesCpu, randomArray, useWasm, type HostInput } from './fused-op-testing.ts';
 
 before(useWasm);
@@ -31,22 +31,25 @@ test('residualLayerNorm matches the composed ops on cpu, value and every gradien
   }
 });
 
-test('embeddingLayerNorm matches the composed ops on cpu, value and every gradient, with and without dropout', async () => {
-  for (const [batch, seq, h] of [[1, 1, 1], [3, 5, 7], [2, 3, 8], [4, 16, 128], [3, 7, 130]] as const) {
+test('bertEmbeddings matches the composed ops on cpu, value and every table\'s gradient, with and without dropout', async () => {
+  for (const [batch, seq, h, vocab, types, maxPos] of [[1, 1, 1, 1, 1, 1], [3, 5, 7, 4, 2, 9], [2, 3, 8, 50, 3, 3], [4, 16, 128, 40, 2, 20], [3, 7, 130, 9, 2, 8]] as const) {
     const rows = batch * seq;
     const seed = rows * 1000 + h;
-    const full = (k: number): HostInput => ({ data: randomArray(rows * h, seed + k), shape: [rows, h] });
+    // Repeated ids, as real batches have ([PAD], [CLS], common words): their gradients add up.
+    const ids = Int32Array.from(randomArray(rows, seed), (v) => Math.min(vocab - 1, Math.floor(Math.abs(v) * vocab / 2)));
+    const typeIds = Int32Array.from({ length: rows }, (_, i) => (i % seq) * types / seq | 0);
     const inputs: HostInput[] = [
-      full(1), full(2), { data: randomArray(seq * h, seed + 3), shape: [seq, h] },
+      { data: randomArray(vocab * h, seed + 1), shape: [vocab, h] }, { data: randomArray(types * h, seed + 2), shape: [types, h] },
+      { data: randomArray(maxPos * h, seed + 3), shape: [maxPos, h] },
       { data: randomArray(h, seed + 4, 0.5).map((v) => v + 1), shape: [h] }, { data: randomArray(h, seed + 5), shape: [h] },
     ];
     const dy = randomArray(rows * h, seed + 6);
-    const what = `embeddingLayerNorm[${batch}×${seq}, ${h}]`;
-    await assertMatchesCpu((w, t, p, g, b) => embeddingLayerNorm(w, t, p, g, b, 1e-12), inputs, { tol: 2e-6, gradTol: 2e-5, dy, what });
+    const what = `bertEmbeddings[${batch}×${seq}, ${h}]`;
+    const op = (eps: number) => (words: tf.Tensor, ty: tf.Tensor, positions: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, mask?: tf.Tensor) =>
+      bertEmbeddings({ words, types: ty, positions, gamma, beta }, tf.tensor1d(ids, 'int32'), tf.tensor1d(typeIds, 'int32'), seq, eps, mask);
+    await assertMatchesCpu(op(1e-12), inputs, { tol: 2e-6, gradTol: 2e-5, dy, what });
     const mask: HostInput = { data: maskArray(rows * h, seed + 7), shape: [rows, h] };
-    await assertMatchesCpu(
-      (w, t, p, g, b, m) => embeddingLayerNorm(w, t, p, g, b, 1e-5, m), [...inputs, mask], { tol: 2e-6, gradTol: 2e-5, dy, what: `${what} with dropout` },
-    );
+    await assertMatchesCpu(op(1e-5), [...inputs, mask], { tol: 2e-6, gradTol: 2e-5, dy, what: `${what} with dropout` });
   }
 });
 
@@ -105,7 +108,14 @@ test('the ops name the input whose shape is wrong', async () => {
     assert.throws(() => residualLayerNorm(x, tf.zeros([7]), x, v, v, 1e-12), /residualLayerNorm: bias has shape \[7\], expected \[8\]/);
     assert.throws(() => residualLayerNorm(x, v, tf.zeros([4, 9]), v, v, 1e-12), /residualLayerNorm: residual has shape \[4,9\]/);
     assert.throws(() => residualLayerNorm(x, v, x, v, v, 1e-12, tf.zeros([8])), /residualLayerNorm: dropoutMask has shape \[8\]/);
-    assert.throws(() => embeddingLayerNorm(x, x, tf.zeros([3, 8]), v, v, 1e-12), /embeddingLayerNorm: positions has shape \[3,8\], expected \[seq, 8\] with seq dividing 4 rows/);
-    assert.throws(() => embeddingLayerNorm(x, x, tf.zeros([2, 8]), tf.zeros([4]), v, 1e-12), /embeddingLayerNorm: gamma has shape \[4\]/);
+    const tables = { words: tf.zeros([10, 8]), types: tf.zeros([2, 8]), positions: tf.zeros([6, 8]), gamma: v, beta: v };
+    const ids = tf.zeros([4], 'int32');
+    assert.throws(() => bertEmbeddings(tables, ids, ids, 3, 1e-12), /bertEmbeddings: sequence length 3 must divide the 4 tokens and not exceed the 6 positions/);
+    assert.throws(() => bertEmbeddings(tables, ids, ids, 8, 1e-12), /sequence length 8 must divide the 4 tokens and not exceed the 6 positions/);
+    assert.throws(() => bertEmbeddings(tables, tf.zeros([4]), ids, 2, 1e-12), /bertEmbeddings: ids is float32 \[4\], expected int32/);
+    assert.throws(() => bertEmbeddings(tables, ids, tf.zeros([3], 'int32'), 2, 1e-12), /bertEmbeddings: typeIds is int32 \[3\], expected int32 \[4\]/);
+    assert.throws(() => bertEmbeddings({ ...tables, types: tf.zeros([2, 7]) }, ids, ids, 2, 1e-12), /bertEmbeddings: types has shape \[2,7\], expected \[rows, 8\]/);
+    assert.throws(() => bertEmbeddings({ ...tables, gamma: tf.zeros([4]) }, ids, ids, 2, 1e-12), /bertEmbeddings: gamma has shape \[4\]/);
+    assert.throws(() => bertEmbeddings(tables, ids, ids, 2, 1e-12, tf.zeros([4, 7])), /bertEmbeddings: dropoutMask has shape \[4,7\], expected \[4,8\]/);
   });
 });
