@@ -116,6 +116,8 @@ test('the ops name the input whose shape is wrong', async () => {
     assert.throws(() => bertEmbeddings(tables, ids, tf.zeros([3], 'int32'), 2, 1e-12), /bertEmbeddings: typeIds is int32 \[3\], expected int32 \[4\]/);
     assert.throws(() => bertEmbeddings({ ...tables, types: tf.zeros([2, 7]) }, ids, ids, 2, 1e-12), /bertEmbeddings: types has shape \[2,7\], expected \[rows, 8\]/);
     assert.throws(() => bertEmbeddings({ ...tables, gamma: tf.zeros([4]) }, ids, ids, 2, 1e-12), /bertEmbeddings: gamma has shape \[4\]/);
+    assert.throws(() => bertEmbeddings(tables, tf.tensor1d([0, 3, 10, 2], 'int32'), ids, 2, 1e-12), /bertEmbeddings: ids\[2\] is 10, outside its table's 10 rows/);
+    assert.throws(() => bertEmbeddings(tables, ids, tf.tensor1d([0, -1, 0, 0], 'int32'), 2, 1e-12), /bertEmbeddings: typeIds\[1\] is -1, outside its table's 2 rows/);
     assert.throws(() => bertEmbeddings(tables, ids, ids, 2, 1e-12, tf.zeros([4, 7])), /bertEmbeddings: dropoutMask has shape \[4,7\], expected \[4,8\]/);
   });
 });

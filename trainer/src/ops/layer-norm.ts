@@ -76,8 +76,7 @@ export interface EmbeddingTables {
 
 /**
  * dropout(LayerNorm((words[ids] + types[typeIds]) + positions)) → [N, hidden], for N = batch·seq
- * tokens; `ids` and `typeIds` int32 [N] (checked against the tables by the caller: the kernel reads
- * the rows they name). The tables' gradients are dense, zero in rows no token used.
+ * tokens; `ids` and `typeIds` int32 [N]. The tables' gradients are dense, zero in rows no token used.
  */
 export function bertEmbeddings(tables: EmbeddingTables, ids: tf.Tensor, typeIds: tf.Tensor, seq: number, eps: number, dropoutMask?: tf.Tensor): tf.Tensor {
   const { words, types, positions, gamma, beta } = tables;
@@ -94,6 +93,10 @@ export function bertEmbeddings(tables: EmbeddingTables, ids: tf.Tensor, typeIds:
   if (!(seq > 0 && n % seq === 0 && seq <= (positions.shape[0] as number))) {
     throw new Error(`bertEmbeddings: sequence length ${seq} must divide the ${n} tokens and not exceed the ${positions.shape[0]} positions`);
   }
+  // The kernels read (and their gradients write) the rows the ids name: an id outside its table
+  // would touch memory of other tensors.
+  checkIds('ids', ids, words.shape[0] as number);
+  checkIds('typeIds', typeIds, types.shape[0] as number);
   if (dropoutMask && !tf.util.arraysEqual(dropoutMask.shape, [n, h])) throw new Error(`bertEmbeddings: dropoutMask has shape [${dropoutMask.shape}], expected [${n},${h}]`);
   const name = dropoutMask ? EMBEDDINGS_DROPOUT : EMBEDDINGS;
   if (hasFusedKernel(name)) {
@@ -129,6 +132,14 @@ function layerNormComposed(s: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps:
   const xc = tf.sub(s, mean);
   const variance = tf.mean(tf.square(xc), -1, true);
   return tf.add(tf.mul(tf.mul(xc, tf.rsqrt(tf.add(variance, eps))), gamma), beta);
+}
+
+function checkIds(name: string, ids: tf.Tensor, rows: number): void {
+  const values = ids.dataSync();
+  for (let i = 0; i < values.length; i++) {
+    const id = values[i] as number;
+    if (!(id >= 0 && id < rows)) throw new Error(`bertEmbeddings: ${name}[${i}] is ${id}, outside its table's ${rows} rows`);
+  }
 }
 
 function lastAxis(op: string, name: string, t: tf.Tensor): number {
