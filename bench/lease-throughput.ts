@@ -2,8 +2,8 @@
 // each trainer loops acquire -> heartbeat -> complete. Three runs of that loop:
 //   1. saturation, in process: the core called directly (the reference: journal and scheduling
 //      only, no gRPC), every trainer calling again as soon as it is answered;
-//   2. saturation over gRPC, against a real `ballast coordinator` process on loopback, one
-//      connection per trainer: the most lease operations per second the server sustains;
+//   2. saturation over gRPC, against a real `ballast coordinator` process on loopback, over
+//      --connections connections: the most lease operations per second the server sustains;
 //   3. paced over gRPC: the trainers together offer --rate operations per second (default the
 //      2,000/s target, i.e. one call every 500 ms per trainer), and the latency is what a trainer
 //      sees at that load. Targets: >= 2,000 lease operations per second and p99 < 10 ms.
@@ -80,10 +80,10 @@ const { values: args } = parseArgs({
 const TRAINERS = Number(args.trainers);
 const SECONDS = Number(args.seconds);
 const WARMUP = Number(args.warmup);
-// Real trainers each have their own connection, on other machines. Here every simulated trainer
-// runs in this one process, and 1,000 grpc-js channels cost the bench (not the coordinator) CPU
-// it then takes from the server on a shared machine; 100 connections carry the same calls. The
-// coordinator's CPU per call measured the same with 100 or 1,000 (about 115 µs).
+// Real trainers each have their own connection, on other machines. Here the simulated trainers
+// share this machine with the server, and 1,000 connections cost the bench (not the coordinator)
+// CPU it then takes from the server; 100 connections carry the same calls. The coordinator's CPU
+// per call measured the same with 100 or 1,000 grpc-js connections (about 115 µs).
 const CONNECTIONS = Number(args.connections ?? Math.min(100, Number(args.trainers)));
 const SEEDS_PER_EXPERIMENT = Number(args['trials-per-experiment']) / 2;
 const RATE = Number(args.rate);
