@@ -135,6 +135,8 @@ function layerNormComposed(s: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps:
 }
 
 function checkIds(name: string, ids: tf.Tensor, rows: number): void {
+  // The kernels take ids as float32, exact up to 2^24.
+  if (rows > 2 ** 24) throw new Error(`bertEmbeddings: a table of ${rows} rows is more than the fused kernels address (2^24)`);
   const values = ids.dataSync();
   for (let i = 0; i < values.length; i++) {
     const id = values[i] as number;
