@@ -11,13 +11,14 @@
 // latency target applies to the paced run; the throughput target to both gRPC runs.
 //
 //   node --import tsx bench/lease-throughput.ts [--trainers 1000] [--seconds 15] [--rate 2000]
-//       [--connections 100] [--clients 4] [--client raw|grpc-js] [--skip-reference] [--skip-saturation]
+//       [--connections 100] [--clients 4] [--client-nice 10] [--client raw|grpc-js] [--skip-reference] [--skip-saturation]
 //       [--address HOST:PORT [--metrics-address HOST:PORT] [--coordinator-pid PID]]
 //
 // The gRPC runs simulate the trainers in --clients child processes (each its share of trainers
 // and connections): one process simulating 1,000 trainers spent 6-10% of the window in its own GC
 // with pauses up to ~40 ms, and every pause delayed all trainers' calls at once, so part of the
-// measured tail was the bench. Each child's own stalls are printed beside the figures.
+// measured tail was the bench. Each child's own stalls are printed beside the figures. The
+// children run at --client-nice (default 10), below the coordinator.
 //
 // A lease operation is one AcquireTrial, Heartbeat or CompleteTrial call; an acquire that finds no
 // trial is not counted. Latency is measured by the caller, per call. The bench and the server
@@ -30,7 +31,7 @@
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg, setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
@@ -65,6 +66,8 @@ const { values: args } = parseArgs({
     'skip-reference': { type: 'boolean', default: false },
     'skip-saturation': { type: 'boolean', default: false },
     clients: { type: 'string', default: '4' },
+    // Niceness of the client processes (0 to 19): see startChildren.
+    'client-nice': { type: 'string', default: '10' },
     // The simulated trainers' gRPC client: `raw` (node:http2, see rawGrpcClient) or `grpc-js`.
     client: { type: 'string', default: 'raw' },
     // Internal: this process is one client child (see runChild).
@@ -89,6 +92,7 @@ const SEEDS_PER_EXPERIMENT = Number(args['trials-per-experiment']) / 2;
 const RATE = Number(args.rate);
 const CLIENTS = Math.max(1, Math.min(Number(args.clients), TRAINERS));
 const CLIENT = args.client;
+const CLIENT_NICE = Number(args['client-nice']);
 if (CLIENT !== 'raw' && CLIENT !== 'grpc-js') throw new Error(`--client: expected raw or grpc-js, got ${CLIENT}`);
 
 const TARGET_OPS = 2000;
@@ -494,6 +498,10 @@ async function startChildren(count: number, address: string, intervalMs: number,
   let refilling: Promise<unknown> | undefined;
   for (let k = 0; k < count; k++) {
     const child = fork(fileURLToPath(import.meta.url), ['--child', String(k)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // Below the coordinator's priority: the trainers it serves would be on other machines, and
+    // with 4 client processes busy beside it the scheduler gave the coordinator a fifth of the 2
+    // cores at most, about what it needs at 2,000 calls/s, so its queue grew without bound.
+    setPriority(child.pid!, CLIENT_NICE);
     children.push(child);
     child.on('message', (message: FromChild) => {
       if (message.type === 'refill') {
