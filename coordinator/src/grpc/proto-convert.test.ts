@@ -1,11 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fromBinary, toBinary } from '@bufbuild/protobuf';
-import { TrialResultSchema } from '../../../proto/gen/ballast/v1/trial_pb.ts';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { TrialConfigSchema, TrialResultSchema } from '../../../proto/gen/ballast/v1/trial_pb.ts';
 import { TrialSchema } from '../../../proto/gen/ballast/v1/experiment_pb.ts';
 import {
   experimentFromProto,
   experimentToProto,
+  genericPlainFromMessage,
+  plainFromMessage,
   summaryFromProto,
   summaryToProto,
   trialConfigFromProto,
@@ -81,4 +83,21 @@ test('experiments and summaries round-trip, null statistics included', () => {
   assert.deepEqual(experimentFromProto(experimentToProto(info)), info);
   const summary = { configuration: 'c1', sweep_values: { optimizer: 'adamw' }, metric: 'accuracy', n: 0, mean: null, std: null, median: null, min: null, max: null, degenerate: 0, failed: 1 };
   assert.deepEqual(summaryFromProto(summaryToProto(summary)), summary);
+});
+
+test('the direct message-to-plain conversion gives what the JSON mapping gives, key order included', () => {
+  // JSON.stringify would print NaN and Infinity as null; spell them out so that they are compared.
+  const exact = (value: unknown) => JSON.stringify(value, (_key, item: unknown) => (typeof item === 'number' && !Number.isFinite(item) ? `number:${item}` : item));
+  const cases = [
+    [TrialResultSchema, trialResultToProto(sampleResult)],
+    [TrialResultSchema, create(TrialResultSchema)],
+    [TrialResultSchema, trialResultToProto({ ...sampleResult, evals: [], degenerate: false, degenerate_reason: undefined, checkpoint_dir: undefined })],
+    [TrialConfigSchema, trialConfigToProto(sampleConfig)],
+    [TrialConfigSchema, trialConfigToProto({ ...sampleConfig, task: { name: 'rte', split: 'standard', split_seed: 0 }, warmup_steps: 3, init_seed: 0 })],
+    [TrialConfigSchema, create(TrialConfigSchema)],
+  ] as const;
+  for (const [schema, message] of cases) {
+    const direct = plainFromMessage(schema, message);
+    assert.equal(exact(direct), exact(genericPlainFromMessage(schema, message)));
+  }
 });

@@ -6,6 +6,7 @@
 import { create, fromJson, toJson } from '@bufbuild/protobuf';
 import type { DescMessage, JsonObject, JsonValue, MessageShape } from '@bufbuild/protobuf';
 import { ScalarType } from '@bufbuild/protobuf';
+import { FeatureSet_FieldPresence } from '@bufbuild/protobuf/wkt';
 import { timestampDate, timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { TrialConfig, TrialSeeds } from '../../../trainer/src/config/trial-config.ts';
 import type { TrialProgress, TrialResult } from '../../../trainer/src/train/trial-result.ts';
@@ -92,9 +93,98 @@ export function messageFromPlain<D extends DescMessage>(schema: D, plain: unknow
 
 /** A message as a plain contract object: unset optional fields are absent, numbers are numbers. */
 export function plainFromMessage(schema: DescMessage, message: MessageShape<DescMessage>, emitImplicit = true): JsonObject {
+  const direct = emitImplicit ? directConverter(schema) : undefined;
+  if (direct) return direct(message as unknown as Record<string, unknown>);
+  return genericPlainFromMessage(schema, message, emitImplicit);
+}
+
+/** The reference mapping: protobuf-es's JSON mapping, then non-finite numbers restored. */
+export function genericPlainFromMessage(schema: DescMessage, message: MessageShape<DescMessage>, emitImplicit = true): JsonObject {
   const json = toJson(schema, message, { useProtoFieldName: true, alwaysEmitImplicit: emitImplicit }) as JsonObject;
   restoreNonFinite(schema, json);
   return json;
+}
+
+// toJson walks every field through protobuf-es's reflection API and then restoreNonFinite walks the
+// JSON again: on the coordinator that was a few percent of a CompleteTrial's CPU and much of its
+// garbage. For the schemas the lease path carries (plain scalars, nested messages and lists of
+// them: trial config, seeds, result) a converter made once per schema from the descriptor reads
+// the message's properties directly and gives the same object (keys in field-number order, as
+// toJson; proto-convert.test.ts compares the two). Anything else (64-bit integers, bytes, enums,
+// maps, oneofs, well-known types) keeps the generic path.
+type DirectConverter = (message: Record<string, unknown>) => JsonObject;
+const directConverters = new Map<DescMessage, DirectConverter | null>();
+
+function directScalar(scalar: ScalarType): boolean {
+  switch (scalar) {
+    case ScalarType.DOUBLE:
+    case ScalarType.FLOAT:
+    case ScalarType.INT32:
+    case ScalarType.UINT32:
+    case ScalarType.SINT32:
+    case ScalarType.FIXED32:
+    case ScalarType.SFIXED32:
+    case ScalarType.BOOL:
+    case ScalarType.STRING:
+      return true;
+    default:
+      return false;
+  }
+}
+
+function directConverter(schema: DescMessage): DirectConverter | undefined {
+  const known = directConverters.get(schema);
+  if (known !== undefined) return known ?? undefined;
+  // Marks the schema while its fields are compiled: a recursive schema takes the generic path.
+  directConverters.set(schema, null);
+  if (isWellKnown(schema) || schema.oneofs.length > 0) return undefined;
+  type Step = (message: Record<string, unknown>, out: JsonObject) => void;
+  const steps: Step[] = [];
+  for (const field of [...schema.fields].sort((a, b) => a.number - b.number)) {
+    const key = field.localName;
+    const name = field.name;
+    switch (field.fieldKind) {
+      case 'scalar': {
+        if (!directScalar(field.scalar)) return undefined;
+        // Explicit presence (`optional`): absent when unset; implicit: always written.
+        if (field.presence === FeatureSet_FieldPresence.IMPLICIT) steps.push((m, out) => void (out[name] = m[key] as JsonValue));
+        else steps.push((m, out) => {
+          const value = m[key];
+          if (value !== undefined) out[name] = value as JsonValue;
+        });
+        break;
+      }
+      case 'message': {
+        const inner = directConverter(field.message);
+        if (!inner) return undefined;
+        steps.push((m, out) => {
+          const value = m[key];
+          if (value !== undefined) out[name] = inner(value as Record<string, unknown>);
+        });
+        break;
+      }
+      case 'list': {
+        if (field.listKind === 'scalar') {
+          if (!directScalar(field.scalar)) return undefined;
+          steps.push((m, out) => void (out[name] = (m[key] as JsonValue[]).slice()));
+        } else if (field.listKind === 'message') {
+          const inner = directConverter(field.message);
+          if (!inner) return undefined;
+          steps.push((m, out) => void (out[name] = (m[key] as Record<string, unknown>[]).map(inner)));
+        } else return undefined;
+        break;
+      }
+      default:
+        return undefined;
+    }
+  }
+  const convert: DirectConverter = (message) => {
+    const out: JsonObject = {};
+    for (const step of steps) step(message, out);
+    return out;
+  };
+  directConverters.set(schema, convert);
+  return convert;
 }
 
 // ---- trial config, seeds, result, progress -----------------------------------------------------
@@ -102,7 +192,10 @@ export function plainFromMessage(schema: DescMessage, message: MessageShape<Desc
 export const trialConfigToProto = (config: TrialConfig) => messageFromPlain(TrialConfigSchema, config);
 
 export function trialConfigFromProto(message: MessageShape<typeof TrialConfigSchema>): TrialConfig {
-  const plain = plainFromMessage(TrialConfigSchema, message);
+  return trialConfigFromPlain(plainFromMessage(TrialConfigSchema, message));
+}
+
+function trialConfigFromPlain(plain: JsonObject): TrialConfig {
   const task = plain.task as JsonObject | undefined;
   // `labels` is optional in the contract; an empty repeated field means "not given".
   if (task && Array.isArray(task.labels) && task.labels.length === 0) delete task.labels;
@@ -117,9 +210,10 @@ export const trialResultToProto = (result: TrialResult) => messageFromPlain(Tria
 
 export function trialResultFromProto(message: MessageShape<typeof TrialResultSchema>): TrialResult {
   // Implicit fields are emitted so that e.g. `degenerate: false` and `steps_completed: 0` appear.
-  const plain = plainFromMessage(TrialResultSchema, message) as unknown as TrialResult;
-  if (message.config) plain.config = trialConfigFromProto(message.config);
-  return plain;
+  const plain = plainFromMessage(TrialResultSchema, message);
+  // The config inside is already converted; only the contract's own rules remain.
+  if (plain.config !== undefined) trialConfigFromPlain(plain.config as JsonObject);
+  return plain as unknown as TrialResult;
 }
 
 export function trialProgressToProto(progress: TrialProgress): TrialProgressProto {
