@@ -269,6 +269,8 @@ export class CoordinatorCore {
         seeds: trial.seeds,
         // The trial may already have ended while the lease was being fsynced (cancel + release).
         deadline: live?.deadline ?? this.clock(),
+        experimentName: experiment.name,
+        configParts: { shared: experiment.configurations[trial.configuration]!.config, seedOverrides: trial.seed_overrides },
       };
     }
     return null;

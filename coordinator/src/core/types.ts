@@ -41,6 +41,13 @@ export interface Lease {
   seeds: TrialSeeds;
   /** Epoch milliseconds (the core's clock); a heartbeat before then extends it. */
   deadline: number;
+  /** The experiment's name, for the trainer's progress subjects. */
+  experimentName?: string;
+  /**
+   * What `config` is made of: the configuration's config (one object shared by all its trials,
+   * never mutated) and this trial's seed keys; lets a transport convert the shared part once.
+   */
+  configParts?: { shared: TrialConfig; seedOverrides: Readonly<Partial<Pick<TrialConfig, 'seed' | 'init_seed' | 'data_seed'>>> };
 }
 
 export interface HeartbeatReply {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { TrialConfigSchema, TrialResultSchema } from '../../../proto/gen/ballast/v1/trial_pb.ts';
+import { create, equals, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { TrialConfigSchema, TrialResultSchema, TrialSeedsSchema } from '../../../proto/gen/ballast/v1/trial_pb.ts';
 import { TrialSchema } from '../../../proto/gen/ballast/v1/experiment_pb.ts';
 import {
   experimentFromProto,
@@ -12,6 +12,8 @@ import {
   summaryToProto,
   trialConfigFromProto,
   trialConfigToProto,
+  trialConfigToProtoShared,
+  trialSeedsToProto,
   trialFromProto,
   trialProgressFromProto,
   trialProgressToProto,
@@ -100,4 +102,20 @@ test('the direct message-to-plain conversion gives what the JSON mapping gives, 
     const direct = plainFromMessage(schema, message);
     assert.equal(exact(direct), exact(genericPlainFromMessage(schema, message)));
   }
+});
+
+test('a lease config built from the shared configuration message equals the one converted whole', () => {
+  const overrides = [{}, { seed: 7 }, { seed: 4, init_seed: 4, data_seed: 9 }, { data_seed: 0 }];
+  for (const seedOverrides of overrides) {
+    const shared = trialConfigToProtoShared(sampleConfig, seedOverrides);
+    const whole = trialConfigToProto({ ...sampleConfig, ...seedOverrides });
+    assert.ok(equals(TrialConfigSchema, shared, whole), JSON.stringify(seedOverrides));
+    assert.deepEqual(toBinary(TrialConfigSchema, shared), toBinary(TrialConfigSchema, whole));
+  }
+  // The shared message is not changed by a trial's overrides.
+  assert.equal(trialConfigToProtoShared(sampleConfig, {}).seed, sampleConfig.seed);
+  // Seeds: built directly, the same message as the JSON mapping gives; a stray key still fails.
+  const seeds = { seed: 1, init_seed: 2, data_seed: 3, dropout_seed: 4 };
+  assert.ok(equals(TrialSeedsSchema, trialSeedsToProto(seeds), create(TrialSeedsSchema, { seed: 1, initSeed: 2, dataSeed: 3, dropoutSeed: 4 })));
+  assert.throws(() => trialSeedsToProto({ ...seeds, stray: 1 } as never));
 });

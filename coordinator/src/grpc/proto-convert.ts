@@ -202,7 +202,45 @@ function trialConfigFromPlain(plain: JsonObject): TrialConfig {
   return plain as unknown as TrialConfig;
 }
 
-export const trialSeedsToProto = (seeds: TrialSeeds) => messageFromPlain(TrialSeedsSchema, seeds);
+const SEED_KEYS = ['seed', 'init_seed', 'data_seed', 'dropout_seed'];
+
+export function trialSeedsToProto(seeds: TrialSeeds): MessageShape<typeof TrialSeedsSchema> {
+  // Four numbers, on every lease: built directly. Anything but exactly these keys takes the strict
+  // generic path, which names an unknown key.
+  const keys = Object.keys(seeds);
+  if (keys.length !== SEED_KEYS.length || !SEED_KEYS.every((key) => Number.isInteger(seeds[key as keyof TrialSeeds]))) {
+    return messageFromPlain(TrialSeedsSchema, seeds);
+  }
+  return create(TrialSeedsSchema, { seed: seeds.seed, initSeed: seeds.init_seed, dataSeed: seeds.data_seed, dropoutSeed: seeds.dropout_seed });
+}
+
+const sharedConfigMessages = new WeakMap<TrialConfig, MessageShape<typeof TrialConfigSchema>>();
+
+/**
+ * `{ ...shared, ...seedOverrides }` as a message, converting `shared` (a configuration's config,
+ * the same object for every trial of it, never mutated) once. The message returned may be shared:
+ * callers must not mutate it.
+ */
+export function trialConfigToProtoShared(
+  shared: TrialConfig,
+  seedOverrides: Readonly<Partial<Pick<TrialConfig, 'seed' | 'init_seed' | 'data_seed'>>>,
+): MessageShape<typeof TrialConfigSchema> {
+  const { seed, init_seed: initSeed, data_seed: dataSeed, ...other } = seedOverrides;
+  // An explicitly undefined key would unset the field, and any other key is not a seed override:
+  // both take the generic path, which handles (or rejects) them as it always did.
+  if (Object.keys(other).length > 0 || Object.values(seedOverrides).some((value) => value === undefined)) {
+    return trialConfigToProto({ ...shared, ...seedOverrides });
+  }
+  let base = sharedConfigMessages.get(shared);
+  if (base === undefined) sharedConfigMessages.set(shared, (base = trialConfigToProto(shared)));
+  if (seed === undefined && initSeed === undefined && dataSeed === undefined) return base;
+  // Only top-level scalars change, so a shallow copy shares the (immutable) task message.
+  const message = { ...base };
+  if (seed !== undefined) message.seed = seed;
+  if (initSeed !== undefined) message.initSeed = initSeed;
+  if (dataSeed !== undefined) message.dataSeed = dataSeed;
+  return message;
+}
 export const trialSeedsFromProto = (message: MessageShape<typeof TrialSeedsSchema>) =>
   plainFromMessage(TrialSeedsSchema, message) as unknown as TrialSeeds;
 
