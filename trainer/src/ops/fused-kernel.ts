@@ -30,12 +30,14 @@ export interface WasmKernelContext<K> {
 
 /**
  * Registers kernel `name` on wasm, run by `run` with the C functions of trainer/wasm/MODULE.wasm;
- * `run` gets the inputs (checked to be float32) and a context.
+ * `run` gets the inputs (checked to be float32, or int32 for those named in `int32Inputs`) and a
+ * context.
  */
 export function registerWasmKernel<K>(
   name: string,
   module: string,
   run: (inputs: Record<string, tf.TensorInfo>, ctx: WasmKernelContext<K>, attrs: tf.NamedAttrMap) => tf.TensorInfo | tf.TensorInfo[],
+  int32Inputs: readonly string[] = [],
 ): void {
   if (tf.getKernel(name, 'wasm')) return;
   tf.registerKernel({
@@ -44,7 +46,8 @@ export function registerWasmKernel<K>(
     kernelFunc: ({ inputs, backend, attrs }) => {
       const b = asWasmBackend(backend);
       for (const [key, t] of Object.entries(inputs)) {
-        if (t && t.dtype !== 'float32') throw new Error(`${name}: input '${key}' is ${t.dtype}, expected float32`);
+        const expected = int32Inputs.includes(key) ? 'int32' : 'float32';
+        if (t && t.dtype !== expected) throw new Error(`${name}: input '${key}' is ${t.dtype}, expected ${expected}`);
       }
       const ctx: WasmKernelContext<K> = {
         backend: b,

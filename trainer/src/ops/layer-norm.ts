@@ -101,8 +101,7 @@ export function bertEmbeddings(tables: EmbeddingTables, ids: tf.Tensor, typeIds:
   const name = dropoutMask ? EMBEDDINGS_DROPOUT : EMBEDDINGS;
   if (hasFusedKernel(name)) {
     return tf.tidy(() => {
-      // Ids as float32 (exact below 2^24): the fused kernels take float32 tensors only.
-      const inputs: tf.NamedTensorMap = { words, ids: tf.cast(ids, 'float32'), types, typeIds: tf.cast(typeIds, 'float32'), positions, gamma, beta };
+      const inputs: tf.NamedTensorMap = { words, ids, types, typeIds, positions, gamma, beta };
       if (dropoutMask) inputs.postMask = dropoutMask;
       return runFused(name, inputs, { eps, seq }) as tf.Tensor;
     });
@@ -135,8 +134,6 @@ function layerNormComposed(s: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps:
 }
 
 function checkIds(name: string, ids: tf.Tensor, rows: number): void {
-  // The kernels take ids as float32, exact up to 2^24.
-  if (rows > 2 ** 24) throw new Error(`bertEmbeddings: a table of ${rows} rows is more than the fused kernels address (2^24)`);
   const values = ids.dataSync();
   for (let i = 0; i < values.length; i++) {
     const id = values[i] as number;
@@ -227,7 +224,7 @@ for (const name of [EMBEDDINGS, EMBEDDINGS_DROPOUT]) {
       ptrOr0(k.ptr, postMask), n, h, attrs.eps as number,
     );
     return out;
-  });
+  }, ['ids', 'typeIds']);
 
   const saves = ['words', 'ids', 'types', 'typeIds', 'positions', 'gamma', 'beta', ...(name === EMBEDDINGS_DROPOUT ? ['postMask'] : [])];
   registerGradientOnce({
@@ -272,4 +269,4 @@ registerWasmKernel<LayerNormKernels>(EMBEDDINGS_GRAD, 'layer-norm', ({ dy, words
   );
   k.backend.disposeData(scratch.dataId);
   return [dwords, dtypes, dpos, dgamma, dbeta];
-});
+}, ['ids', 'typeIds']);

@@ -179,10 +179,10 @@ void EXPORT(layer_norm_backward)(f32 *ds, f32 *dy_pre, f32 *dbias, f32 *dgamma, 
   }
 }
 
-/** Token ids arrive as float32 (exact below 2^24; the model checks them against the vocabulary). */
-static inline u32 id_at(const f32 *ids, u32 r) { return (u32)ids[r]; }
+/** Token ids are int32 (the op checks them against their tables before the kernels run). */
+static inline u32 id_at(const int *ids, u32 r) { return (u32)ids[r]; }
 
-void EXPORT(embedding_forward)(f32 *out, const f32 *words, const f32 *ids, const f32 *types, const f32 *type_ids, const f32 *positions, u32 seq,
+void EXPORT(embedding_forward)(f32 *out, const f32 *words, const int *ids, const f32 *types, const int *type_ids, const f32 *positions, u32 seq,
                                const f32 *gamma, const f32 *beta, const f32 *post_mask, u32 rows, u32 h, f32 eps) {
   for (u32 r = 0; r < rows; r++) {
     f32 *o = out + at(r, h);
@@ -196,7 +196,7 @@ void EXPORT(embedding_forward)(f32 *out, const f32 *words, const f32 *ids, const
  * [npos, h], rows no token used stay 0), dgamma, dbeta. `scratch` holds one row.
  */
 void EXPORT(embedding_backward)(f32 *dwords, u32 vocab, f32 *dtypes, u32 ntypes, f32 *dpos, u32 npos, f32 *dgamma, f32 *dbeta, f32 *scratch,
-                                const f32 *dy, const f32 *words, const f32 *ids, const f32 *types, const f32 *type_ids, const f32 *positions, u32 seq,
+                                const f32 *dy, const f32 *words, const int *ids, const f32 *types, const int *type_ids, const f32 *positions, u32 seq,
                                 const f32 *gamma, const f32 *post_mask, u32 rows, u32 h, f32 eps) {
   zero(dwords, at(vocab, h));
   zero(dtypes, at(ntypes, h));
