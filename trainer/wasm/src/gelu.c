@@ -14,16 +14,8 @@ static inline v128_t gelu(v128_t x) {
 static inline v128_t gelu_grad(v128_t x) {
   v128_t e = v_exp(wasm_f32x4_mul(v_splat(-0.5f), wasm_f32x4_mul(x, x)));
   v128_t ax = wasm_f32x4_mul(wasm_f32x4_abs(x), v_splat(0.70710678118654752f));
-  v128_t t = wasm_f32x4_div(v_splat(1.0f), v_fma(ax, v_splat(0.3275911f), v_splat(1.0f)));
-  v128_t poly = v_splat(1.061405429f);
-  poly = v_fma(poly, t, v_splat(-1.453152027f));
-  poly = v_fma(poly, t, v_splat(1.421413741f));
-  poly = v_fma(poly, t, v_splat(-0.284496736f));
-  poly = v_fma(poly, t, v_splat(0.254829592f));
-  poly = wasm_f32x4_mul(poly, t);
   // Φ(x) = (1 + erf(x/√2))/2 with erf(|x|/√2) = 1 − poly·e, its sign x's.
-  v128_t erf_abs = wasm_f32x4_sub(v_splat(1.0f), wasm_f32x4_mul(poly, e));
-  v128_t erf = wasm_v128_or(erf_abs, wasm_v128_and(x, wasm_i32x4_splat((int)0x80000000u)));
+  v128_t erf = v_copysign(wasm_f32x4_sub(v_splat(1.0f), wasm_f32x4_mul(v_erfc_poly(ax), e)), x);
   v128_t cdf = wasm_f32x4_mul(v_splat(0.5f), wasm_f32x4_add(v_splat(1.0f), erf));
   v128_t pdf = wasm_f32x4_mul(v_splat(0.39894228040143268f), e);
   return v_fma(x, pdf, cdf);

@@ -34,18 +34,28 @@ static inline v128_t v_exp(v128_t x) {
   return wasm_v128_andnot(wasm_f32x4_mul(y, pow2), underflow);
 }
 
-/** erf(x), Abramowitz & Stegun 7.1.26. */
-static inline v128_t v_erf(v128_t x) {
-  v128_t ax = wasm_f32x4_abs(x);
+/**
+ * Abramowitz & Stegun 7.1.26's polynomial: erf(a) = 1 − poly(a)·e^(−a²) for a = |x| ≥ 0 (callers
+ * that also need e^(−a²), as GELU's gradient does, compute it once).
+ */
+static inline v128_t v_erfc_poly(v128_t ax) {
   v128_t t = wasm_f32x4_div(v_splat(1.0f), v_fma(ax, v_splat(0.3275911f), v_splat(1.0f)));
   v128_t poly = v_splat(1.061405429f);
   poly = v_fma(poly, t, v_splat(-1.453152027f));
   poly = v_fma(poly, t, v_splat(1.421413741f));
   poly = v_fma(poly, t, v_splat(-0.284496736f));
   poly = v_fma(poly, t, v_splat(0.254829592f));
-  poly = wasm_f32x4_mul(poly, t);
-  v128_t y = wasm_f32x4_sub(v_splat(1.0f), wasm_f32x4_mul(poly, v_exp(wasm_f32x4_neg(wasm_f32x4_mul(ax, ax)))));
-  // copysign(y, x)
-  v128_t sign = wasm_v128_and(x, wasm_i32x4_splat((int)0x80000000u));
-  return wasm_v128_or(y, sign);
+  return wasm_f32x4_mul(poly, t);
+}
+
+/** copysign(magnitude, sign) */
+static inline v128_t v_copysign(v128_t magnitude, v128_t sign) {
+  return wasm_v128_or(magnitude, wasm_v128_and(sign, wasm_i32x4_splat((int)0x80000000u)));
+}
+
+/** erf(x), Abramowitz & Stegun 7.1.26. */
+static inline v128_t v_erf(v128_t x) {
+  v128_t ax = wasm_f32x4_abs(x);
+  v128_t y = wasm_f32x4_sub(v_splat(1.0f), wasm_f32x4_mul(v_erfc_poly(ax), v_exp(wasm_f32x4_neg(wasm_f32x4_mul(ax, ax)))));
+  return v_copysign(y, x);
 }
