@@ -17,7 +17,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../trainer/src/backend/select-backend.ts';
 import { selfAttention, selfAttentionComposed, type AttentionOptions } from '../trainer/src/ops/attention.ts';
 import { dropoutMask } from '../trainer/src/model/seeded-masks.ts';
-import { BertForSequenceClassification, type BertInputs } from '../trainer/src/model/bert-model.ts';
+import { BertForSequenceClassification } from '../trainer/src/model/bert-model.ts';
+import { benchBatch } from './bert-batch.ts';
 import { initBertParams } from '../trainer/src/model/bert-params.ts';
 import { bertShapeConfig, type BertShape } from '../trainer/src/model/builtin-models.ts';
 
@@ -106,16 +107,7 @@ function stepAB(shape: BertShape): void {
   const batch = shape === 'bert-base' ? 8 : 16;
   const config = bertShapeConfig(shape, 2);
   const model = new BertForSequenceClassification(config, initBertParams(config, 0));
-  const n = batch * SEQ;
-  let x = 12345;
-  const inputs: BertInputs = {
-    size: batch,
-    seqLength: SEQ,
-    inputIds: Int32Array.from({ length: n }, () => 1000 + ((x = (x * 1103515245 + 12345) >>> 0) % 29000)),
-    tokenTypeIds: Int32Array.from({ length: n }, (_, i) => (i % SEQ >= SEQ / 2 ? 1 : 0)),
-    attentionMask: Int32Array.from({ length: n }, (_, i) => (i >= n - SEQ / 4 ? 0 : 1)),
-  };
-  const labels = Int32Array.from({ length: batch }, (_, i) => i % 2);
+  const { inputs, labels } = benchBatch(batch, SEQ, SEQ / 4);
   const step = (k: number): number => {
     const t0 = performance.now();
     const { value, grads } = tf.variableGrads(() => model.loss(model.forward(inputs, { training: true, dropoutSeed: 1, step: k }), labels));

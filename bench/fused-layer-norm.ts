@@ -22,7 +22,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../trainer/src/backend/select-backend.ts';
 import { biasGelu, biasGeluComposed } from '../trainer/src/ops/gelu.ts';
 import { bertEmbeddings, bertEmbeddingsComposed, residualLayerNorm, residualLayerNormComposed } from '../trainer/src/ops/layer-norm.ts';
-import { BertForSequenceClassification, type BertInputs } from '../trainer/src/model/bert-model.ts';
+import { BertForSequenceClassification } from '../trainer/src/model/bert-model.ts';
+import { benchBatch } from './bert-batch.ts';
 import { initBertParams } from '../trainer/src/model/bert-params.ts';
 import { bertShapeConfig, type BertShape } from '../trainer/src/model/builtin-models.ts';
 import { dropoutMask } from '../trainer/src/model/seeded-masks.ts';
@@ -143,16 +144,7 @@ function stepAb(shape: BertShape, steps: number): void {
   const config = bertShapeConfig(shape, 2);
   const batch = SHAPES[shape]?.batch as number;
   const model = new BertForSequenceClassification(config, initBertParams(config, 0));
-  const n = batch * SEQ;
-  let x = 12345;
-  const inputs: BertInputs = {
-    size: batch,
-    seqLength: SEQ,
-    inputIds: Int32Array.from({ length: n }, () => 1000 + ((x = (x * 1103515245 + 12345) >>> 0) % 29000)),
-    tokenTypeIds: Int32Array.from({ length: n }, (_, i) => (i % SEQ >= SEQ / 2 ? 1 : 0)),
-    attentionMask: new Int32Array(n).fill(1),
-  };
-  const labels = Int32Array.from({ length: batch }, (_, i) => i % 2);
+  const { inputs, labels } = benchBatch(batch, SEQ);
   const saved = new Map<string, tf.KernelConfig>();
   const losses: Record<string, number> = {};
   const step = (fused: boolean): number => {

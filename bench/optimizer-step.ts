@@ -19,7 +19,8 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../trainer/src/backend/select-backend.ts';
 import { asWasmBackend, heapBytes } from '../trainer/src/backend/wasm-heap.ts';
-import { BertForSequenceClassification, type BertInputs } from '../trainer/src/model/bert-model.ts';
+import { BertForSequenceClassification } from '../trainer/src/model/bert-model.ts';
+import { benchBatch } from './bert-batch.ts';
 import { initBertParams, isNoDecay } from '../trainer/src/model/bert-params.ts';
 import { BERT_SHAPES, bertShapeConfig, type BertShape } from '../trainer/src/model/builtin-models.ts';
 import { Optimizer, type OptimizerKind, type ParamSpec } from '../trainer/src/train/optimizer.ts';
@@ -114,16 +115,7 @@ for (const shape of shapes as BertShape[]) {
 
 /** The gradients of one training step of `model` on a fixed batch, keyed by parameter name. */
 function modelGradients(model: BertForSequenceClassification, batch: number): (step: number) => tf.NamedTensorMap {
-  const n = batch * SEQ;
-  let x = 12345;
-  const inputs: BertInputs = {
-    size: batch,
-    seqLength: SEQ,
-    inputIds: Int32Array.from({ length: n }, () => 1000 + ((x = (x * 1103515245 + 12345) >>> 0) % 29000)),
-    tokenTypeIds: Int32Array.from({ length: n }, (_, i) => (i % SEQ >= SEQ / 2 ? 1 : 0)),
-    attentionMask: new Int32Array(n).fill(1),
-  };
-  const labels = Int32Array.from({ length: batch }, (_, i) => i % 2);
+  const { inputs, labels } = benchBatch(batch, SEQ);
   const hfName = new Map([...model.params].map(([name, v]) => [v.name, name]));
   return (step) => {
     const { value, grads } = tf.variableGrads(() => model.loss(model.forward(inputs, { training: true, dropoutSeed: 1, step }), labels));

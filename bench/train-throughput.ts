@@ -24,7 +24,8 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../trainer/src/backend/select-backend.ts';
 import { asWasmBackend, heapBytes } from '../trainer/src/backend/wasm-heap.ts';
-import { BertForSequenceClassification, type BertInputs } from '../trainer/src/model/bert-model.ts';
+import { BertForSequenceClassification } from '../trainer/src/model/bert-model.ts';
+import { benchBatch } from './bert-batch.ts';
 import { initBertParams } from '../trainer/src/model/bert-params.ts';
 import { BERT_SHAPES, bertShapeConfig, type BertShape } from '../trainer/src/model/builtin-models.ts';
 import { Optimizer, type ParamSpec } from '../trainer/src/train/optimizer.ts';
@@ -91,16 +92,7 @@ async function runWasm(shape: BertShape, steps: number, recomputeMode: string): 
       kind: 'adamw', beta1: 0.9, beta2: 0.999, epsilon: 1e-8, maxGradNorm: 1, weightDecay: 0.01, pretrainedWeightDecay: 0,
     });
     const hfName = new Map([...model.params].map(([name, v]) => [v.name, name]));
-    const n = batch * SEQ;
-    let x = 12345;
-    const inputs: BertInputs = {
-      size: batch,
-      seqLength: SEQ,
-      inputIds: Int32Array.from({ length: n }, () => 1000 + ((x = (x * 1103515245 + 12345) >>> 0) % 29000)),
-      tokenTypeIds: Int32Array.from({ length: n }, (_, i) => (i % SEQ >= SEQ / 2 ? 1 : 0)),
-      attentionMask: new Int32Array(n).fill(1),
-    };
-    const labels = Int32Array.from({ length: batch }, (_, i) => i % 2);
+    const { inputs, labels } = benchBatch(batch, SEQ);
     const step = (k: number) => {
       const { value, grads: byVar } = tf.variableGrads(() => model.loss(model.forward(inputs, { training: true, dropoutSeed: 1, step: k }), labels));
       value.dataSync();
