@@ -4,9 +4,10 @@
 // protobuf-es messages, `RpcError` and `AbortSignal`; grpc-js stays behind this file and
 // grpc-server.ts (listening, credentials, health, reflection).
 import * as grpc from '@grpc/grpc-js';
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create, toBinary } from '@bufbuild/protobuf';
 import type { DescMessage, DescMethod, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
+import { decodeMessage } from './fast-decode.ts';
 import { Code, RpcError } from './rpc-error.ts';
 
 type Method = GenServiceMethods[string];
@@ -46,7 +47,7 @@ function methodPath(method: DescMethod): string {
 function codec<D extends DescMessage>(schema: D) {
   return {
     serialize: (message: MessageShape<D>) => Buffer.from(toBinary(schema, message)),
-    deserialize: (bytes: Buffer) => fromBinary(schema, bytes),
+    deserialize: (bytes: Buffer) => decodeMessage(schema, bytes),
   };
 }
 
