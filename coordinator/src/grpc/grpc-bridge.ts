@@ -4,10 +4,11 @@
 // protobuf-es messages, `RpcError` and `AbortSignal`; grpc-js stays behind this file and
 // grpc-server.ts (listening, credentials, health, reflection).
 import * as grpc from '@grpc/grpc-js';
-import { create, toBinary } from '@bufbuild/protobuf';
+import { create } from '@bufbuild/protobuf';
 import type { DescMessage, DescMethod, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { decodeMessage } from './fast-decode.ts';
+import { encodeMessage } from './fast-encode.ts';
 import { Code, RpcError } from './rpc-error.ts';
 
 type Method = GenServiceMethods[string];
@@ -46,7 +47,11 @@ function methodPath(method: DescMethod): string {
 
 function codec<D extends DescMessage>(schema: D) {
   return {
-    serialize: (message: MessageShape<D>) => Buffer.from(toBinary(schema, message)),
+    // Takes a message or an init object (handlers return init objects; no create() per reply).
+    serialize: (message: MessageInitShape<D>) => {
+      const bytes = encodeMessage(schema, message);
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    },
     deserialize: (bytes: Buffer) => decodeMessage(schema, bytes),
   };
 }
@@ -147,7 +152,7 @@ export function addService<T extends GenServiceMethods>(
           (response) => {
             context.dispose();
             finish(started, Code.OK);
-            callback(null, create(method.output, response as never));
+            callback(null, response);
           },
           (error: unknown) => {
             context.dispose();
@@ -167,7 +172,7 @@ export function addService<T extends GenServiceMethods>(
             for await (const response of streaming(call.request as never, context)) {
               if (context.signal.aborted) break;
               // Respect back-pressure: a slow watcher must not make the server buffer without bound.
-              if (!call.write(create(method.output, response as never))) {
+              if (!call.write(response)) {
                 await new Promise<void>((resolve) => {
                   const done = () => {
                     call.off('drain', done);
