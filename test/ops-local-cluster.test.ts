@@ -36,9 +36,10 @@ base:
   max_seq_length: 16
   batch_size: 8
   learning_rate: 1.0e-3
-  # Long enough (about 15 s a trial here) that trainers heartbeat (every 5 s) even on a machine a few
-  # times faster: the coordinator's heartbeat-latency panel needs one.
-  max_steps: 200
+  # Long enough that several 1 s scrapes see each trial running and its trainer heartbeats (every
+  # second in this test): the per-trial, heartbeat and idle-gap panels need that. 200 steps did
+  # until the fused wasm kernels made a step several times faster.
+  max_steps: 1500
   num_evals: 2
 sweep:
   optimizer: [adamw, bertadam]
@@ -111,7 +112,12 @@ describe('the manifests run as local processes and Prometheus sees the sweep', {
 
     const coordinator = cluster.start(coordinatorPod.name, coordinatorPod.template.spec.containers[0] as Container);
     await waitFor(() => alive(coordinator) && coordinator.log().includes('coordinator listening') && coordinator.log().includes('metrics listening'), 30_000, () => coordinator.log());
-    const trainers = trainerPods.map((pod) => cluster.start(pod.name, pod.template.spec.containers[0] as Container));
+    // The manifests' trainers heartbeat every 5 s; here every second, so that the heartbeat-latency
+    // panel has data however fast this machine runs the sweep's short trials.
+    const trainers = trainerPods.map((pod) => {
+      const container = pod.template.spec.containers[0] as Container;
+      return cluster.start(pod.name, { ...container, args: [...(container.args ?? []), '--heartbeat-interval', '1'] });
+    });
     await waitFor(
       async () => trainers.every(alive) && (await Promise.all(trainerPods.map((pod) => httpOk(`http://127.0.0.1:${pod.ports.get(9464)}/healthz`)))).every(Boolean),
       60_000,
