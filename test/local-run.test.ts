@@ -77,18 +77,18 @@ test('ballast run: Ctrl-C stops cleanly (trials handed back, exit 130) and the s
   const dir = mkdtempSync(join(tmpdir(), 'ballast-run-int-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const specPath = join(dir, 'spec.yaml');
-  writeFileSync(specPath, SPEC.replace('name: run-e2e', 'name: run-int').replace('max_steps: 15', 'max_steps: 300'));
+  writeFileSync(specPath, SPEC.replace('name: run-e2e', 'name: run-int').replace('max_steps: 15', 'max_steps: 1000'));
   const out = join(dir, 'out');
 
   const child = spawn(process.execPath, [BALLAST_BIN, 'run', specPath, '--out', out, '--workers', '2', '--no-report'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   // Trials long enough that one is surely still training when its first progress line (sent with a
-  // heartbeat, every few seconds) shows: with 40 steps a trial could end before it, and the wait
-  // below never ended.
+  // heartbeat, every few seconds) shows: once the fused wasm kernels came, `ballast train` of 300
+  // such steps took about 6 s here, start-up included, too close to the heartbeat period.
   const started = new Promise<void>((resolve, reject) => {
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
-      if (/step \d+\/300/.test(stderr)) resolve();
+      if (/step \d+\/1000/.test(stderr)) resolve();
     });
     child.once('exit', (code) => reject(new Error(`ballast run exited (${code}) before any progress:\n${stderr}`)));
   });
