@@ -65,7 +65,11 @@ function assertCountedOnce(results: ExperimentResults, seeds = 3): void {
   assert.deepEqual(results.summary.map((s) => s.n), [seeds, seeds]);
 }
 
-/** Resolves with the id of the first trial seen running with at least `step` updates done. */
+/**
+ * Resolves with the id of the first trial seen running with at least `step` updates done. Progress
+ * arrives with heartbeats (every second here), so the tests that wait for it give their trials
+ * a few seconds of training (100-200 steps; 40 took well under a second with the fused kernels).
+ */
 async function trialRunningPastStep(client: CoordinatorClient, experimentId: string, step: number): Promise<{ trialId: string; workerId: string }> {
   const until = Date.now() + 60_000;
   while (Date.now() < until) {
@@ -119,7 +123,7 @@ test('a sweep of 6 trials on 2 trainers completes, each trial once, progress and
 
 test('kill -9 of a trainer mid-trial: its trial runs again and every trial is counted once', async (t) => {
   const cluster = await startCluster(t);
-  const { experimentId } = await cluster.client.submitExperiment(spec('it-kill-trainer', 40, 2));
+  const { experimentId } = await cluster.client.submitExperiment(spec('it-kill-trainer', 200, 2));
   const victim = await trialRunningPastStep(cluster.client, experimentId, 5);
   const index = cluster.trainers.findIndex((_, i) => `t${i + 1}` === victim.workerId);
   assert.ok(index >= 0, `worker ${victim.workerId}`);
@@ -135,7 +139,7 @@ test('kill -9 of a trainer mid-trial: its trial runs again and every trial is co
 
 test('kill -9 of the coordinator mid-sweep and a restart: the sweep completes with nothing lost', async (t) => {
   const cluster = await startCluster(t);
-  const { experimentId } = await cluster.client.submitExperiment(spec('it-kill-coordinator', 30, 2));
+  const { experimentId } = await cluster.client.submitExperiment(spec('it-kill-coordinator', 150, 2));
   // Wait until one trial is done and others run, so that both finished and in-flight work are at stake.
   const until = Date.now() + 90_000;
   let before: ExperimentResults | undefined;
@@ -168,7 +172,7 @@ test('NATS stopped mid-sweep: the sweep still completes and the trainers count t
   t.after(() => nats.dispose());
   const cluster = await startCluster(t, { nats: nats.url });
   await Promise.all(cluster.trainers.map((tr) => tr.waitForLog((l) => l.msg === 'nats: connected', 30_000)));
-  const { experimentId } = await cluster.client.submitExperiment(spec('it-nats-down', 20, 2));
+  const { experimentId } = await cluster.client.submitExperiment(spec('it-nats-down', 100, 2));
   await trialRunningPastStep(cluster.client, experimentId, 3);
   await nats.stop();
 
@@ -183,7 +187,7 @@ test('NATS stopped mid-sweep: the sweep still completes and the trainers count t
 
 test('SIGTERM hands the running trial back at once (no lease expiry) and the trainer exits', async (t) => {
   const cluster = await startCluster(t);
-  const { experimentId } = await cluster.client.submitExperiment(spec('it-sigterm', 40, 2));
+  const { experimentId } = await cluster.client.submitExperiment(spec('it-sigterm', 200, 2));
   const victim = await trialRunningPastStep(cluster.client, experimentId, 5);
   const index = cluster.trainers.findIndex((_, i) => `t${i + 1}` === victim.workerId);
   const trainer = cluster.trainers[index]!;
