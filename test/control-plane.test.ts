@@ -155,7 +155,8 @@ test('kill -9 of the coordinator mid-sweep and a restart: the sweep completes wi
   await new Promise((resolve) => setTimeout(resolve, 1000)); // trainers meet a dead coordinator
   const port = Number(cluster.coordinator.address.split(':')[1]);
   cluster.coordinator = await startCoordinatorProcess({ stateDir: join(cluster.dir, 'state'), port, leaseTtlSeconds: 4 });
-  assert.ok(cluster.coordinator.logs.some((l) => l.msg === 'journal replayed'), 'the journal was replayed');
+  // The coordinator writes its log in chunks (flushed every 100 ms), so the line may follow readiness.
+  await cluster.coordinator.waitForLog((l) => l.msg === 'journal replayed', 5_000);
 
   const results = await waitForExperiment(cluster.client, experimentId, SWEEP_TIMEOUT_MS);
   assertCountedOnce(results, 2);
