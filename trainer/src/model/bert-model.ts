@@ -255,10 +255,10 @@ export class BertForSequenceClassification {
     return tf.matMul(x, weight);
   }
 
-  /** The hidden dropout's mask at `site` ([N, hidden]), or none when dropout is off. */
-  private hiddenDropoutMask(shape: number[], masks: MaskSeed | undefined, site: string): tf.Tensor | undefined {
-    const rate = this.dropoutRate(this.hiddenDropout, masks);
-    return rate > 0 && masks !== undefined ? dropoutMask(shape, rate, masks, site) : undefined;
+  /** The mask of dropout at `rate` for `site`, for a fused op to apply; none when dropout is off. */
+  private dropoutMaskAt(rate: number, shape: number[], masks: MaskSeed | undefined, site: string): tf.Tensor | undefined {
+    const effective = this.dropoutRate(rate, masks);
+    return effective > 0 && masks !== undefined ? dropoutMask(shape, effective, masks, site) : undefined;
   }
 
   private embed(inputs: BertInputs, masks: MaskSeed | undefined): tf.Tensor2D {
@@ -272,7 +272,7 @@ export class BertForSequenceClassification {
     };
     const ids = tf.tensor1d(inputs.inputIds, 'int32'); // checked against the vocabulary by checkInputs
     const typeIds = tf.tensor1d(inputs.tokenTypeIds, 'int32');
-    const mask = this.hiddenDropoutMask([batch * seq, this.config.hiddenSize], masks, 'embeddings');
+    const mask = this.dropoutMaskAt(this.hiddenDropout, [batch * seq, this.config.hiddenSize], masks, 'embeddings');
     return bertEmbeddings(tables, ids, typeIds, seq, this.config.layerNormEps, mask) as tf.Tensor2D; // [N, hidden]
   }
 
@@ -291,17 +291,16 @@ export class BertForSequenceClassification {
     const v = this.linear(x, wv, bv, name('attention.self.value.weight'), masks); // [N, hidden]
     // The probabilities' dropout mask is drawn here, from the same site as before, so that the
     // recomputed block gets the same one; the op applies it.
-    const probsRate = this.dropoutRate(this.attentionDropout, masks);
-    const probsMask = masks !== undefined && probsRate > 0 ? dropoutMask([batch, heads, seq, seq], probsRate, masks, `layer.${i}.attention.probs`) : undefined;
+    const probsMask = this.dropoutMaskAt(this.attentionDropout, [batch, heads, seq, seq], masks, `layer.${i}.attention.probs`);
     const context = selfAttention(q, k, v, { heads, maskAdd: ctx.maskAdd, dropoutMask: probsMask }); // [N, hidden]
     // Each output projection's bias, dropout, residual and LayerNorm in one op; the FFN's first
     // bias in its GELU.
     const eps = this.config.layerNormEps;
     const attn = this.product(context, wo, name('attention.output.dense.weight'), masks); // [N, hidden]
-    const h1 = residualLayerNorm(attn, bo, x, ln1g, ln1b, eps, this.hiddenDropoutMask([n, hidden], masks, `layer.${i}.attention.output`)); // [N, hidden]
+    const h1 = residualLayerNorm(attn, bo, x, ln1g, ln1b, eps, this.dropoutMaskAt(this.hiddenDropout, [n, hidden], masks, `layer.${i}.attention.output`)); // [N, hidden]
     const inter = biasGelu(this.product(h1, wi, name('intermediate.dense.weight'), masks), bi); // [N, ff]
     const out = this.product(inter, wo2, name('output.dense.weight'), masks); // [N, hidden]
-    return residualLayerNorm(out, bo2, h1, ln2g, ln2b, eps, this.hiddenDropoutMask([n, hidden], masks, `layer.${i}.output`)) as tf.Tensor2D; // [N, hidden]
+    return residualLayerNorm(out, bo2, h1, ln2g, ln2b, eps, this.dropoutMaskAt(this.hiddenDropout, [n, hidden], masks, `layer.${i}.output`)) as tf.Tensor2D; // [N, hidden]
   }
 
   /**
