@@ -6,7 +6,7 @@
 //   residual   LayerNorm(dropout(y + bias) + x), [N, hidden]: grads of y, bias, x, gamma, beta
 //              (twice per block: attention output and FFN output)
 //   bias+gelu  gelu(y + bias), [N, 4·hidden]: grads of y and bias (once per block; composed =
-//              tfjs Add then the fused GELU, as before)
+//              tfjs Add then GELU of tfjs ops)
 //   embedding  dropout(LayerNorm(words[ids] + types[typeIds] + positions)), lookups included:
 //              grads of the three tables, gamma, beta (once per forward; composed = gather,
 //              one-hot matmul, slice, LayerNorm, dropout multiply, as before)

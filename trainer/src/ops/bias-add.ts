@@ -3,7 +3,7 @@
 // (trainer/wasm/src/bias-add.c): the bias's gradient, a sum over rows, in one pass; y's gradient is
 // dy itself. Elsewhere tfjs's Add.
 import * as tf from '@tensorflow/tfjs-core';
-import { hasFusedKernel, registerGradientOnce, registerWasmKernel, runFused } from './fused-kernel.ts';
+import { checkBias, hasFusedKernel, registerGradientOnce, registerWasmKernel, rowsAndCols, runFused } from './fused-kernel.ts';
 
 /** trainer/wasm/src/bias-add.c */
 interface BiasAddKernels {
@@ -15,10 +15,7 @@ const BIAS_ADD = 'BallastBiasAdd';
 const BIAS_GRAD = 'BallastBiasGrad';
 
 export function biasAdd(y: tf.Tensor, bias: tf.Tensor): tf.Tensor {
-  const cols = y.shape[y.rank - 1];
-  if (y.rank < 1 || bias.rank !== 1 || bias.shape[0] !== cols) {
-    throw new Error(`biasAdd: bias has shape [${bias.shape}], expected [${cols}] for y of shape [${y.shape}]`);
-  }
+  checkBias('biasAdd', 'y', y, bias);
   if (hasFusedKernel(BIAS_ADD)) return runFused(BIAS_ADD, { y, bias }) as tf.Tensor;
   return tf.add(y, bias);
 }
@@ -31,17 +28,17 @@ export function biasGrad(dy: tf.Tensor): tf.Tensor {
 
 registerWasmKernel<BiasAddKernels>(BIAS_ADD, 'bias-add', ({ y, bias }, k) => {
   const t = y as tf.TensorInfo;
-  const cols = t.shape[t.shape.length - 1] as number;
+  const { rows, cols } = rowsAndCols(t);
   const out = k.output(t.shape);
-  k.kernels.bias_add_forward(k.ptr(out), k.ptr(t), k.ptr(bias as tf.TensorInfo), tf.util.sizeFromShape(t.shape) / cols, cols);
+  k.kernels.bias_add_forward(k.ptr(out), k.ptr(t), k.ptr(bias as tf.TensorInfo), rows, cols);
   return out;
 });
 
 registerWasmKernel<BiasAddKernels>(BIAS_GRAD, 'bias-add', ({ dy }, k) => {
   const t = dy as tf.TensorInfo;
-  const cols = t.shape[t.shape.length - 1] as number;
+  const { rows, cols } = rowsAndCols(t);
   const dbias = k.output([cols]);
-  k.kernels.bias_grad(k.ptr(dbias), k.ptr(t), tf.util.sizeFromShape(t.shape) / cols, cols);
+  k.kernels.bias_grad(k.ptr(dbias), k.ptr(t), rows, cols);
   return dbias;
 });
 

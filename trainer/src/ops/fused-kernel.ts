@@ -60,6 +60,20 @@ export function registerWasmKernel<K>(
   });
 }
 
+/** Throws unless `bias` is a vector of x's last-axis size (a Linear layer's bias for x [..., cols]). */
+export function checkBias(op: string, xName: string, x: tf.Tensor, bias: tf.Tensor): void {
+  const cols = x.shape[x.rank - 1];
+  if (x.rank < 1 || bias.rank !== 1 || bias.shape[0] !== cols) {
+    throw new Error(`${op}: bias has shape [${bias.shape}], expected [${cols}] for ${xName} of shape [${x.shape}]`);
+  }
+}
+
+/** A tensor [..., cols] as the rows of its last axis, as the row-wise kernels take it. */
+export function rowsAndCols(t: tf.TensorInfo): { rows: number; cols: number } {
+  const cols = t.shape[t.shape.length - 1] as number;
+  return { rows: tf.util.sizeFromShape(t.shape) / cols, cols };
+}
+
 /** Registers a gradient once (the registry is global; a second import must not throw or warn). */
 export function registerGradientOnce(config: tf.GradConfig): void {
   if (tf.getGradient(config.kernelName)) return;

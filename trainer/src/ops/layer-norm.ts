@@ -9,7 +9,7 @@
 // of tfjs ops, in the order Hugging Face's modules compute them. Dropout masks are inputs (drawn by
 // model/seeded-masks.ts), so the ops are pure functions of their inputs, as recomputation needs.
 import * as tf from '@tensorflow/tfjs-core';
-import { hasFusedKernel, registerGradientOnce, registerWasmKernel, runFused } from './fused-kernel.ts';
+import { hasFusedKernel, registerGradientOnce, registerWasmKernel, rowsAndCols, runFused } from './fused-kernel.ts';
 
 /** trainer/wasm/src/layer-norm.c; a pointer 0 is an absent term. */
 interface LayerNormKernels {
@@ -159,7 +159,6 @@ function vectors(op: string, h: number, named: Record<string, tf.Tensor>): void 
 }
 
 const ptrOr0 = (ptr: (t: tf.TensorInfo) => number, t: tf.TensorInfo | undefined) => (t ? ptr(t) : 0);
-const rowsOf = (t: tf.TensorInfo, h: number) => tf.util.sizeFromShape(t.shape) / h;
 
 for (const name of [RESIDUAL, RESIDUAL_DROPOUT]) {
   registerWasmKernel<LayerNormKernels>(name, 'layer-norm', ({ y, bias, preMask, res, gamma, beta }, k, attrs) => {
@@ -168,7 +167,7 @@ for (const name of [RESIDUAL, RESIDUAL_DROPOUT]) {
     const out = k.output(yi.shape);
     k.kernels.layer_norm_forward(
       k.ptr(out), k.ptr(yi), k.ptr(bias as tf.TensorInfo), ptrOr0(k.ptr, preMask), k.ptr(res as tf.TensorInfo),
-      k.ptr(gamma as tf.TensorInfo), k.ptr(beta as tf.TensorInfo), rowsOf(yi, h), h, attrs.eps as number,
+      k.ptr(gamma as tf.TensorInfo), k.ptr(beta as tf.TensorInfo), rowsAndCols(yi).rows, h, attrs.eps as number,
     );
     return out;
   });
@@ -207,7 +206,7 @@ registerWasmKernel<LayerNormKernels>(RESIDUAL_GRAD, 'layer-norm', ({ dy, y, bias
   k.kernels.layer_norm_backward(
     k.ptr(ds), ptrOr0(k.ptr, dyPre), k.ptr(dbias), k.ptr(dgamma), k.ptr(dbeta),
     k.ptr(dy as tf.TensorInfo), k.ptr(yi), k.ptr(bias as tf.TensorInfo), ptrOr0(k.ptr, preMask), k.ptr(res as tf.TensorInfo),
-    k.ptr(gamma as tf.TensorInfo), rowsOf(yi, h), h, attrs.eps as number,
+    k.ptr(gamma as tf.TensorInfo), rowsAndCols(yi).rows, h, attrs.eps as number,
   );
   return dyPre ? [ds, dgamma, dbeta, dbias, dyPre] : [ds, dgamma, dbeta, dbias];
 });
