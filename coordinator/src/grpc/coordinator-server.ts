@@ -37,10 +37,9 @@ export async function serveCoordinator(options: CoordinatorServerOptions): Promi
     ...(options.tls ? { tls: options.tls } : {}),
     ...(options.token !== undefined ? { token: options.token } : {}),
     ...(options.insecure ? { insecure: true } : {}),
-    register: (grpcServer, shutdown) =>
+    register: (grpcServer) =>
       addService(grpcServer, CoordinatorService, createCoordinatorService({ core: options.core, leaseTtlMs: options.leaseTtlMs, ...(log ? { log } : {}) }), {
         mapError,
-        shutdown,
         ...(options.observer ? { observer: options.observer } : {}),
       }),
     reflectionFiles: [file_ballast_v1_coordinator_service],

@@ -1,27 +1,21 @@
-// The one adapter between protobuf-es service descriptors and @grpc/grpc-js: a grpc-js service
-// definition from a `GenService`, server handlers typed against the descriptor (a misspelled or
-// missing rpc fails `tsc`), and a typed client from the same descriptor. Everything else speaks
-// protobuf-es messages, `RpcError` and `AbortSignal`; grpc-js stays behind this file and
-// grpc-server.ts (listening, credentials, health, reflection).
+// The one adapter between protobuf-es service descriptors and the gRPC transport: server handlers
+// typed against the descriptor (a misspelled or missing rpc fails `tsc`) served by
+// Http2GrpcServer (grpc-http2.ts), and a typed grpc-js client from the same descriptor.
+// Everything else speaks protobuf-es messages, `RpcError` and `AbortSignal`; the transport stays
+// behind this file and grpc-server.ts (listening, credentials, health, reflection).
 import * as grpc from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import type { DescMessage, DescMethod, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { decodeMessage } from './fast-decode.ts';
 import { encodeMessage } from './fast-encode.ts';
+import type { CallContext, Http2GrpcServer } from './grpc-http2.ts';
 import { Code, RpcError } from './rpc-error.ts';
 
 type Method = GenServiceMethods[string];
 
 /** What a handler knows about its call. */
-export interface HandlerContext {
-  /** Aborted when the client cancels, its deadline passes or the server shuts down. */
-  readonly signal: AbortSignal;
-  /** The client's address, e.g. `ipv4:127.0.0.1:53412`. */
-  readonly peer: string;
-  /** The first value of a request metadata key (lower case), if sent. */
-  header(key: string): string | undefined;
-}
+export type HandlerContext = CallContext;
 
 type UnaryHandler<M extends Method> = (
   request: MessageShape<M['input']>,
@@ -52,68 +46,8 @@ function codec<D extends DescMessage>(schema: D) {
       const bytes = encodeMessage(schema, message);
       return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     },
-    deserialize: (bytes: Buffer) => decodeMessage(schema, bytes),
+    deserialize: (bytes: Uint8Array) => decodeMessage(schema, bytes),
   };
-}
-
-/** The grpc-js definition of a protobuf-es service: paths, codecs and streaming flags. */
-export function serviceDefinition(service: GenService<GenServiceMethods>): grpc.ServiceDefinition {
-  const definition: Record<string, grpc.MethodDefinition<MessageShape<DescMessage>, MessageShape<DescMessage>>> = {};
-  for (const method of service.methods) {
-    const input = codec(method.input);
-    const output = codec(method.output);
-    definition[method.localName] = {
-      path: methodPath(method),
-      requestStream: method.methodKind === 'client_streaming' || method.methodKind === 'bidi_streaming',
-      responseStream: method.methodKind === 'server_streaming' || method.methodKind === 'bidi_streaming',
-      requestSerialize: input.serialize,
-      requestDeserialize: input.deserialize,
-      responseSerialize: output.serialize,
-      responseDeserialize: output.deserialize,
-      originalName: method.name,
-    };
-  }
-  return definition;
-}
-
-function handlerContext(
-  call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
-  shutdown: AbortSignal | undefined,
-): HandlerContext & { dispose(): void } {
-  // The signal is made on first use: most unary handlers never look at it, and an
-  // AbortController plus listeners per call is measurable at thousands of calls per second.
-  let abort: AbortController | undefined;
-  let stop: (() => void) | undefined;
-  return {
-    dispose() {
-      // Drop the listener with the call, or a long-lived server would collect one per call.
-      if (stop) shutdown?.removeEventListener('abort', stop);
-    },
-    get signal() {
-      if (!abort) {
-        const controller = new AbortController();
-        abort = controller;
-        const cancel = () => controller.abort(new RpcError(Code.CANCELLED, 'the client cancelled the call'));
-        stop = () => controller.abort(new RpcError(Code.UNAVAILABLE, 'the server is shutting down'));
-        if (call.cancelled) cancel();
-        else call.once('cancelled', cancel);
-        if (shutdown?.aborted) stop();
-        else shutdown?.addEventListener('abort', stop, { once: true });
-      }
-      return abort.signal;
-    },
-    get peer() {
-      return call.getPeer();
-    },
-    header(key) {
-      const value = call.metadata.get(key)[0];
-      return value === undefined ? undefined : String(value);
-    },
-  };
-}
-
-function toStatus(error: RpcError): Partial<grpc.StatusObject> {
-  return { code: error.code as number as grpc.status, details: error.details };
 }
 
 /** How a handler's failure becomes a status: the service's one error-mapping function. */
@@ -125,89 +59,69 @@ export interface CallObserver {
   onCallEnd(rpc: string, code: Code, durationMs: number): void;
 }
 
-/** Adds a protobuf-es service to a grpc-js server, with handlers typed against its descriptor. */
+/** Serves a protobuf-es service, with handlers typed against its descriptor. */
 export function addService<T extends GenServiceMethods>(
-  server: grpc.Server,
+  server: Http2GrpcServer,
   service: GenService<T>,
   impl: ServiceImpl<T>,
   options: {
     mapError?: ErrorMapper;
     observer?: CallObserver;
-    /** Aborted when the server starts shutting down: streams end with UNAVAILABLE, long polls return. */
-    shutdown?: AbortSignal;
   } = {},
 ): void {
   const mapError = options.mapError ?? RpcError.from;
-  const handlers: grpc.UntypedServiceImplementation = {};
+  const observer = options.observer;
   for (const method of service.methods) {
     const handler = (impl as Record<string, unknown>)[method.localName];
     if (typeof handler !== 'function') throw new Error(`no handler for ${methodPath(method)}`);
-    const finish = (started: number, code: Code) => options.observer?.onCallEnd(method.name, code, performance.now() - started);
+    const input = codec(method.input);
+    const output = codec(method.output);
+    const codecs = { decode: input.deserialize, encode: output.serialize };
+    const name = method.name;
     if (method.methodKind === 'unary') {
       const unary = handler as UnaryHandler<Method>;
-      handlers[method.localName] = (call: grpc.ServerUnaryCall<MessageShape<DescMessage>, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        const started = performance.now();
-        const context = handlerContext(call, options.shutdown);
-        unary(call.request as never, context).then(
-          (response) => {
-            context.dispose();
-            finish(started, Code.OK);
-            callback(null, response);
-          },
-          (error: unknown) => {
-            context.dispose();
-            const rpcError = mapError(error);
-            finish(started, rpcError.code);
-            callback(toStatus(rpcError));
-          },
-        );
-      };
-    } else if (method.methodKind === 'server_streaming') {
-      const streaming = handler as ServerStreamingHandler<Method>;
-      handlers[method.localName] = (call: grpc.ServerWritableStream<MessageShape<DescMessage>, unknown>) => {
-        const started = performance.now();
-        const context = handlerContext(call, options.shutdown);
-        void (async () => {
+      server.register(methodPath(method), {
+        ...codecs,
+        kind: 'unary',
+        async handle(request, context) {
+          const started = performance.now();
           try {
-            for await (const response of streaming(call.request as never, context)) {
-              if (context.signal.aborted) break;
-              // Respect back-pressure: a slow watcher must not make the server buffer without bound.
-              if (!call.write(response)) {
-                await new Promise<void>((resolve) => {
-                  const done = () => {
-                    call.off('drain', done);
-                    context.signal.removeEventListener('abort', done);
-                    resolve();
-                  };
-                  call.on('drain', done);
-                  context.signal.addEventListener('abort', done);
-                });
-              }
-            }
-            if (options.shutdown?.aborted && !call.cancelled) {
-              // Tell the client to come back (to this server restarted, or another): UNAVAILABLE is
-              // what clients retry.
-              finish(started, Code.UNAVAILABLE);
-              call.emit('error', Object.assign(new Error('the server is shutting down'), { code: grpc.status.UNAVAILABLE, details: 'the server is shutting down' }));
-              return;
-            }
-            finish(started, context.signal.aborted ? Code.CANCELLED : Code.OK);
-            if (!context.signal.aborted) call.end();
+            const response = await unary(request as never, context);
+            observer?.onCallEnd(name, Code.OK, performance.now() - started);
+            return response;
           } catch (error) {
             const rpcError = mapError(error);
-            finish(started, rpcError.code);
-            // 'error' is how grpc-js takes a status for a stream (destroy() would skip sending it).
-            if (!context.signal.aborted) call.emit('error', Object.assign(new Error(rpcError.details), toStatus(rpcError)));
-          } finally {
-            context.dispose();
+            observer?.onCallEnd(name, rpcError.code, performance.now() - started);
+            throw rpcError;
           }
-        })();
-      };
+        },
+      });
+    } else if (method.methodKind === 'server_streaming') {
+      const streaming = handler as ServerStreamingHandler<Method>;
+      server.register(methodPath(method), {
+        ...codecs,
+        kind: 'server_streaming',
+        async *handle(request, context) {
+          const started = performance.now();
+          let code: Code = Code.OK;
+          try {
+            yield* streaming(request as never, context);
+            // Ended by shutdown or the deadline: the server sends the signal's reason as the status.
+            const reason: unknown = context.signal.aborted ? context.signal.reason : undefined;
+            if (reason instanceof RpcError) code = reason.code;
+          } catch (error) {
+            const rpcError = mapError(error);
+            code = rpcError.code;
+            throw rpcError;
+          } finally {
+            observer?.onCallEnd(name, code, performance.now() - started);
+          }
+        },
+      });
     } else {
       throw new Error(`${methodPath(method)}: ${method.methodKind} rpcs are not supported by the bridge`);
     }
   }
-  server.addService(serviceDefinition(service), handlers);
 }
 
 // ---- client ----------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
-// A grpc-js server as Ballast runs it: where it may listen, TLS (server and mutual), the bearer
-// token checked on every call, the standard health service and server reflection. With
-// grpc-bridge.ts, the only code that touches @grpc/grpc-js; services are added through the bridge.
+// The gRPC server as Ballast runs it: where it may listen, TLS (server and mutual), the bearer
+// token checked on every call, the standard health service and server reflection. The protocol is
+// grpc-http2.ts; services are added through the bridge (grpc-bridge.ts), the health and reflection
+// libraries through grpc-js-handlers.ts. `checkHealth` is a grpc-js client.
 import * as grpc from '@grpc/grpc-js';
+import type { IncomingHttpHeaders } from 'node:http2';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, service as healthService } from 'grpc-health-check';
 import { toBinary } from '@bufbuild/protobuf';
@@ -10,6 +12,9 @@ import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { ClientTransportOptions } from './grpc-bridge.ts';
+import { addGrpcJsService } from './grpc-js-handlers.ts';
+import { Http2GrpcServer } from './grpc-http2.ts';
+import { Code, RpcError } from './rpc-error.ts';
 import { parseHostPort } from '../../../trainer/src/util/host-port.ts';
 
 export interface ServerTlsOptions {
@@ -28,11 +33,8 @@ export interface GrpcServerOptions {
   token?: string;
   /** Allow a non-loopback address without TLS or token. */
   insecure?: boolean;
-  /**
-   * Registers the application services on the server (through the bridge's addService);
-   * `shutdown` aborts when the server starts shutting down (pass it to addService).
-   */
-  register(server: grpc.Server, shutdown: AbortSignal): void;
+  /** Registers the application services on the server (through the bridge's addService). */
+  register(server: Http2GrpcServer): void;
   /** Files whose services and messages server reflection describes. */
   reflectionFiles: DescFile[];
   /** Service names reported by the health service besides the overall status (""). */
@@ -67,27 +69,16 @@ function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
 }
 
-/** A server interceptor refusing calls without the bearer token (constant-time comparison). */
-function tokenInterceptor(token: string): grpc.ServerInterceptor {
+/** Refuses calls without the bearer token (constant-time comparison); health checks are exempt. */
+function tokenCheck(token: string): (path: string, headers: IncomingHttpHeaders) => void {
   const expected = digest(token);
-  return (method, call) => {
-    if (method.path.startsWith(TOKEN_EXEMPT_PREFIX)) return new grpc.ServerInterceptingCall(call);
-    const listener = new grpc.ServerListenerBuilder()
-      .withOnReceiveMetadata((metadata, next) => {
-        const header = metadata.get('authorization')[0];
-        const presented = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice('Bearer '.length) : undefined;
-        // Hashing first makes the comparison constant-time regardless of the presented length.
-        if (presented !== undefined && timingSafeEqual(digest(presented), expected)) {
-          next(metadata);
-        } else {
-          call.sendStatus({
-            code: grpc.status.UNAUTHENTICATED,
-            details: presented === undefined ? 'missing bearer token (authorization: Bearer <token>)' : 'wrong bearer token',
-          });
-        }
-      })
-      .build();
-    return new grpc.ServerInterceptingCall(call, new grpc.ResponderBuilder().withStart((next) => next(listener)).build());
+  return (path, headers) => {
+    if (path.startsWith(TOKEN_EXEMPT_PREFIX)) return;
+    const header = headers.authorization;
+    const presented = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice('Bearer '.length) : undefined;
+    // Hashing first makes the comparison constant-time regardless of the presented length.
+    if (presented !== undefined && timingSafeEqual(digest(presented), expected)) return;
+    throw new RpcError(Code.UNAUTHENTICATED, presented === undefined ? 'missing bearer token (authorization: Bearer <token>)' : 'wrong bearer token');
   };
 }
 
@@ -117,44 +108,32 @@ export function checkListenPolicy(options: Pick<GrpcServerOptions, 'listen' | 't
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
   checkListenPolicy(options);
   if (options.token !== undefined && options.token.length === 0) throw new ListenError('the token is empty');
-  const server = new grpc.Server({
-    'grpc.max_receive_message_length': 64 * 1024 * 1024,
-    // Channelz (grpc-js's call and socket tracking for a channelz service, which this server does
-    // not offer) costs per-call closures and counters: a few percent of a lease call's CPU.
-    'grpc.enable_channelz': 0,
-    interceptors: options.token !== undefined ? [tokenInterceptor(options.token)] : [],
+  const server = new Http2GrpcServer({
+    maxReceiveMessageBytes: 64 * 1024 * 1024,
+    ...(options.tls ? { tls: options.tls } : {}),
+    ...(options.token !== undefined ? { authorize: tokenCheck(options.token) } : {}),
   });
-  const stopping = new AbortController();
-  options.register(server, stopping.signal);
+  options.register(server);
+  // The libraries add themselves to anything with grpc-js's addService.
+  const grpcJsServer = { addService: (definition: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation) => addGrpcJsService(server, definition, impl) };
   const health = new HealthImplementation(Object.fromEntries(['', ...options.healthServices].map((name) => [name, 'SERVING'])));
-  health.addToServer(server);
-  new ReflectionService(reflectionPackage(options.reflectionFiles)).addToServer(server);
+  health.addToServer(grpcJsServer as never);
+  new ReflectionService(reflectionPackage(options.reflectionFiles)).addToServer(grpcJsServer);
 
-  const credentials = options.tls
-    ? grpc.ServerCredentials.createSsl(options.tls.ca ?? null, [{ cert_chain: options.tls.cert, private_key: options.tls.key }], options.tls.ca !== undefined)
-    : grpc.ServerCredentials.createInsecure();
-  const { host } = parseHostPort(options.listen, '--listen');
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(options.listen, credentials, (error, bound) => (error ? reject(new ListenError(`cannot listen on ${options.listen}: ${error.message}`)) : resolve(bound))),
-  );
+  const { host, port } = parseHostPort(options.listen, '--listen');
+  let running: Awaited<ReturnType<Http2GrpcServer['listen']>>;
+  try {
+    running = await server.listen(host, port);
+  } catch (error) {
+    throw new ListenError(`cannot listen on ${options.listen}: ${(error as Error).message}`);
+  }
   const dialHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
   return {
-    port,
-    address: `${dialHost.includes(':') ? `[${dialHost}]` : dialHost}:${port}`,
+    port: running.port,
+    address: `${dialHost.includes(':') ? `[${dialHost}]` : dialHost}:${running.port}`,
     async shutdown(graceMs) {
       for (const name of ['', ...options.healthServices]) health.setStatus(name, 'NOT_SERVING');
-      // Streams and long polls would otherwise hold tryShutdown for the whole grace period.
-      stopping.abort();
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      await running.shutdown(graceMs);
     },
   };
 }

@@ -1,0 +1,98 @@
+// Serves services written for grpc-js's Server on Http2GrpcServer: the standard health service
+// (grpc-health-check) and server reflection (@grpc/reflection) come as a grpc-js service
+// definition (paths and codecs) plus handlers in grpc-js's call style. This adapter gives those
+// handlers the part of grpc-js's call objects they use (request, write, end, the 'data', 'end'
+// and 'cancelled' events, the callback of a unary call), so the libraries are used as they are.
+import { EventEmitter } from 'node:events';
+import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { MessageQueue } from './grpc-http2.ts';
+import type { CallContext, GrpcMethod, Http2GrpcServer } from './grpc-http2.ts';
+import { Code, RpcError } from './rpc-error.ts';
+
+type Callback = (error: { code?: number; details?: string; message?: string } | null, value?: unknown) => void;
+
+/** A grpc-js call object: an EventEmitter with the request and the writing half. */
+function callObject(context: CallContext, request: unknown, replies: MessageQueue<unknown>) {
+  return Object.assign(new EventEmitter(), {
+    request,
+    cancelled: false,
+    getPeer: () => context.peer,
+    write(message: unknown) {
+      replies.push(message);
+      return true;
+    },
+    end() {
+      replies.end();
+    },
+  });
+}
+
+/** Ends the replies when the call is cancelled (by the client, its deadline or shutdown), and says so to the handler. */
+function onCancel(context: CallContext, call: ReturnType<typeof callObject>, replies: MessageQueue<unknown>): void {
+  const cancel = () => {
+    call.cancelled = true;
+    call.emit('cancelled');
+    replies.end();
+  };
+  if (context.signal.aborted) cancel();
+  else context.signal.addEventListener('abort', cancel, { once: true });
+}
+
+export function addGrpcJsService(server: Http2GrpcServer, definition: ServiceDefinition, impl: UntypedServiceImplementation): void {
+  for (const [name, method] of Object.entries(definition)) {
+    const handler = (impl[name] ?? (method.originalName !== undefined ? impl[method.originalName] : undefined)) as ((...args: unknown[]) => void) | undefined;
+    if (!handler) throw new Error(`no handler for ${method.path}`);
+    const codecs = {
+      decode: (bytes: Uint8Array) => method.requestDeserialize(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
+      encode: (message: unknown) => method.responseSerialize(message) as Uint8Array,
+    };
+    let grpcMethod: GrpcMethod;
+    if (!method.requestStream && !method.responseStream) {
+      grpcMethod = {
+        ...codecs,
+        kind: 'unary',
+        handle: (request, context) =>
+          new Promise((resolve, reject) => {
+            const callback: Callback = (error, value) =>
+              error ? reject(new RpcError((error.code ?? Code.UNKNOWN) as Code, error.details ?? error.message ?? 'error')) : resolve(value);
+            handler(callObject(context, request, new MessageQueue()), callback);
+          }),
+      };
+    } else if (!method.requestStream) {
+      grpcMethod = {
+        ...codecs,
+        kind: 'server_streaming',
+        handle(request, context) {
+          const replies = new MessageQueue<unknown>();
+          const call = callObject(context, request, replies);
+          onCancel(context, call, replies);
+          handler(call);
+          return replies;
+        },
+      };
+    } else if (method.responseStream) {
+      grpcMethod = {
+        ...codecs,
+        kind: 'bidi_streaming',
+        handle(requests, context) {
+          const replies = new MessageQueue<unknown>();
+          const call = callObject(context, undefined, replies);
+          onCancel(context, call, replies);
+          handler(call);
+          void (async () => {
+            try {
+              for await (const request of requests) call.emit('data', request);
+              call.emit('end');
+            } catch {
+              // Cancelled or a bad frame: onCancel or the server's status covers it.
+            }
+          })();
+          return replies;
+        },
+      };
+    } else {
+      throw new Error(`${method.path}: client-streaming rpcs are not supported`);
+    }
+    server.register(method.path, grpcMethod);
+  }
+}
