@@ -49,3 +49,17 @@ test('out-of-range values fail as toBinary fails', () => {
   assert.throws(() => encodeMessage(AcquireTrialResponseSchema, { lease: { attempt: -1 } }));
   assert.throws(() => toBinary(AcquireTrialResponseSchema, create(AcquireTrialResponseSchema, { lease: { attempt: -1 } })));
 });
+
+test('strings of any length and script, long and deeply nested bodies, a message larger than the scratch buffer', () => {
+  const texts = ['', 'a', 'é', '日本語', 'x\uD800y', '\uDC00', '😀'.repeat(40), 'a'.repeat(127), 'a'.repeat(128), `${'b'.repeat(200)}é`, 'c'.repeat(17_000), 'd'.repeat(40_000)];
+  for (const text of texts) {
+    same(CompleteTrialResponseSchema, { accepted: true, reason: text });
+    same(AcquireTrialResponseSchema, { lease: { leaseId: text, experimentName: text, config: { model: text, task: { name: text, labels: [text, 'b'] } } } });
+    same(AcquireTrialResponseSchema, { lease: { leaseId: 'l', config: { model: text } } });
+  }
+  // Bodies whose length prefix takes 1, 2 and 3 bytes, inside other bodies; past the 4 KB scratch.
+  const trials = Array.from({ length: 300 }, (_, i) => trialToProto({ ...sampleRecord, id: `t${i}`.repeat(1 + (i % 7)) }));
+  for (const n of [0, 1, 2, 5, 40, 300]) same(ListTrialsResponseSchema, { trials: trials.slice(0, n), nextPageToken: String(n) });
+  // The scratch buffer is reused: a small message after a large one is still exact.
+  same(CompleteTrialResponseSchema, { accepted: false, reason: 'r' });
+});
