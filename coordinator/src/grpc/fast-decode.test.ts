@@ -10,7 +10,7 @@ import {
   HeartbeatResponseSchema,
 } from '../../../proto/gen/ballast/v1/coordinator_service_pb.ts';
 import { TrialSchema } from '../../../proto/gen/ballast/v1/experiment_pb.ts';
-import { TaskConfigSchema, TrialResultSchema } from '../../../proto/gen/ballast/v1/trial_pb.ts';
+import { TaskConfigSchema, TrialProgressSchema, TrialResultSchema } from '../../../proto/gen/ballast/v1/trial_pb.ts';
 import { decodeMessage } from './fast-decode.ts';
 import { trialConfigToProto, trialProgressToProto, trialResultToProto, trialSeedsToProto, trialToProto } from './proto-convert.ts';
 import { sampleConfig, sampleRecord, sampleResult, sampleSeeds } from './test-fixtures.ts';
@@ -52,4 +52,27 @@ test('malformed bytes fail as fromBinary fails', () => {
   const cut = bytes.subarray(0, bytes.length - 7);
   assert.throws(() => fromBinary(CompleteTrialRequestSchema, cut));
   assert.throws(() => decodeMessage(CompleteTrialRequestSchema, cut));
+});
+
+test('oneofs: each member, a member repeated (merged), another member after it (replaced)', () => {
+  const step = trialProgressToProto({ kind: 'step', step: 3, total_steps: 9, loss: 0.5, lr: 1e-5, examples_per_second: 12 });
+  const evalProgress = trialProgressToProto({ kind: 'eval', step: 4, total_steps: 9, validation: { loss: 0.4, accuracy: 0.7, f1: 0.6 } });
+  const bytes = (progress: unknown) => toBinary(TrialProgressSchema, create(TrialProgressSchema, progress as never));
+  same(TrialProgressSchema, bytes(step));
+  same(TrialProgressSchema, bytes(evalProgress));
+  same(TrialProgressSchema, new Uint8Array());
+  const partialStep = bytes({ kind: { case: 'step', value: { step: 8 } } });
+  same(TrialProgressSchema, new Uint8Array([...bytes(step), ...partialStep]));
+  same(TrialProgressSchema, new Uint8Array([...bytes(step), ...bytes(evalProgress)]));
+  same(TrialProgressSchema, new Uint8Array([...bytes(evalProgress), ...partialStep]));
+  same(HeartbeatRequestSchema, toBinary(HeartbeatRequestSchema, create(HeartbeatRequestSchema, { leaseId: 'l1', progress: evalProgress })));
+  same(HeartbeatRequestSchema, toBinary(HeartbeatRequestSchema, create(HeartbeatRequestSchema, { leaseId: 'l1' })));
+});
+
+test('a field number 0 or a wire type above 5 fails as fromBinary fails', () => {
+  for (const tag of [0x02, 0x0e, 0x0f]) {
+    const bytes = new Uint8Array([tag, 0x00]);
+    assert.throws(() => fromBinary(HeartbeatRequestSchema, bytes));
+    assert.throws(() => decodeMessage(HeartbeatRequestSchema, bytes));
+  }
 });

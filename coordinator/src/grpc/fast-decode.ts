@@ -5,10 +5,11 @@
 // its CPU under the lease benchmark. A decoder made once per schema from the descriptor reads the
 // same wire format straight into the same plain message objects that fromBinary builds
 // (`$typeName`, implicit fields at their zero value, unset optional and message fields absent).
-// It covers proto3 messages of 32-bit integers, doubles, floats, bools, strings, nested messages
-// and lists of those; a schema with anything else (64-bit integers, bytes, enums, maps, oneofs,
-// well-known types), and any message with an unknown field or an unexpected wire type, is handed
-// to fromBinary, so nothing is decoded differently or dropped. fast-decode.test.ts compares both.
+// It covers proto3 messages of 32-bit integers, doubles, floats, bools, strings, nested messages,
+// lists of those and oneofs of them (a Heartbeat's progress); a schema with anything else (64-bit
+// integers, bytes, enums, maps, well-known types), and any message with an unknown field or an
+// unexpected wire type, is handed to fromBinary, so nothing is decoded differently or dropped.
+// fast-decode.test.ts compares both.
 import { fromBinary, ScalarType } from '@bufbuild/protobuf';
 import type { DescField, DescMessage, MessageShape } from '@bufbuild/protobuf';
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
@@ -74,8 +75,45 @@ function zeroScalar(scalar: ScalarType): unknown {
 
 type FieldReader = (reader: BinaryReader, wireType: WireType, message: Message) => void;
 
+interface OneofValue {
+  case: string | undefined;
+  value?: unknown;
+}
+
+/** A member of a oneof: the oneof's property becomes `{ case, value }`, as fromBinary sets it. */
+function oneofFieldReader(field: DescField, oneof: string): FieldReader | undefined {
+  const key = field.localName;
+  switch (field.fieldKind) {
+    case 'scalar': {
+      const read = scalarReader(field.scalar);
+      if (!read) return undefined;
+      const wire = scalarWireType(field.scalar);
+      return (reader, wireType, message) => {
+        if (wireType !== wire) throw FALLBACK;
+        message[oneof] = { case: key, value: read(reader) };
+      };
+    }
+    case 'message': {
+      const inner = decoderFor(field.message);
+      if (!inner) return undefined;
+      return (reader, wireType, message) => {
+        if (wireType !== WireType.LengthDelimited) throw FALLBACK;
+        const end = reader.uint32() + reader.pos;
+        // The same member again merges into it; another member replaces it.
+        const current = message[oneof] as OneofValue;
+        const target = current.case === key ? (current.value as Message) : inner.zero();
+        inner.read(reader, end, target);
+        if (current.case !== key) message[oneof] = { case: key, value: target };
+      };
+    }
+    default:
+      return undefined;
+  }
+}
+
 function fieldReader(field: DescField): FieldReader | undefined {
   const key = field.localName;
+  if (field.oneof !== undefined) return oneofFieldReader(field, field.oneof.localName);
   switch (field.fieldKind) {
     case 'scalar': {
       const read = scalarReader(field.scalar);
@@ -134,13 +172,15 @@ function decoderFor(schema: DescMessage): Decoder | undefined {
   if (known !== undefined) return known ?? undefined;
   // Marks the schema while its fields are compiled: a recursive schema takes the generic path.
   decoders.set(schema, null);
-  if (schema.typeName.startsWith('google.protobuf.') || schema.oneofs.length > 0 || schema.file.edition !== Edition.EDITION_PROTO3) return undefined;
+  if (schema.typeName.startsWith('google.protobuf.') || schema.file.edition !== Edition.EDITION_PROTO3) return undefined;
   const readers: Array<FieldReader | undefined> = [];
   const zeros: Array<[string, () => unknown]> = [];
+  for (const oneof of schema.oneofs) zeros.push([oneof.localName, () => ({ case: undefined })]);
   for (const field of schema.fields) {
     const reader = fieldReader(field);
     if (!reader) return undefined;
     readers[field.number] = reader;
+    if (field.oneof !== undefined) continue;
     if (field.fieldKind === 'list') zeros.push([field.localName, () => []]);
     else if (field.fieldKind === 'scalar' && field.presence === FeatureSet_FieldPresence.IMPLICIT) {
       const zero = zeroScalar(field.scalar);
@@ -156,7 +196,11 @@ function decoderFor(schema: DescMessage): Decoder | undefined {
     },
     read(reader, end, message) {
       while (reader.pos < end) {
-        const [number, wireType] = reader.tag();
+        // reader.tag() without its [number, wireType] array per field; a bad tag is fromBinary's to report.
+        const tag = reader.uint32();
+        const number = tag >>> 3;
+        const wireType = (tag & 7) as WireType;
+        if (number <= 0 || wireType > 5) throw FALLBACK;
         const read = readers[number];
         // Unknown fields are kept by fromBinary (in $unknown): let it do this message.
         if (read === undefined) throw FALLBACK;
