@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { toBinary, create } from '@bufbuild/protobuf';
+import { bufferedLogDestination } from '../coordinator/src/cli/log-destination.ts';
 import { CoordinatorCore } from '../coordinator/src/core/coordinator-core.ts';
 import { createCoordinatorService } from '../coordinator/src/grpc/coordinator-service.ts';
 import { decodeMessage } from '../coordinator/src/grpc/fast-decode.ts';
@@ -62,10 +63,8 @@ const warmup = Number(args.warmup);
 const gc = (globalThis as { gc?: () => void }).gc;
 
 const dir = mkdtempSync(join(tmpdir(), 'coordinator-work-'));
-// As `ballast coordinator` logs (bufferedStderr), into /dev/null.
-const destination = pino.destination({ dest: openSync('/dev/null', 'w'), minLength: 4096, sync: false });
-const flushTimer = setInterval(() => destination.flush(), 100);
-const log = pino({ level: args['log-level'], base: { component: 'coordinator' } }, destination);
+// As `ballast coordinator` logs, into /dev/null.
+const log = pino({ level: args['log-level'], base: { component: 'coordinator' } }, bufferedLogDestination(openSync('/dev/null', 'w')));
 const registry = new Registry();
 collectDefaultMetrics({ register: registry });
 const metrics = args.metrics ? createCoordinatorMetrics(registry) : undefined;
@@ -234,7 +233,6 @@ gc?.();
 const heapAfter = process.memoryUsage().heapUsed;
 stop = true;
 await Promise.all(running);
-clearInterval(flushTimer);
 gcObserver.disconnect();
 
 const userUs = cpu.user / ops;

@@ -13,6 +13,7 @@ import { coordinatorExporter } from '../metrics/metrics-exporter.ts';
 import { runCoordinatorUntilSignal } from '../main.ts';
 import type { CoordinatorPluginFactory } from '../main.ts';
 import { readTokenFile } from './client-flags.ts';
+import { bufferedLogDestination } from './log-destination.ts';
 
 interface CoordinatorFlags {
   listen: string;
@@ -34,39 +35,6 @@ async function readPem(flag: string, path: string): Promise<Buffer> {
   } catch (error) {
     throw new UsageError(`${flag} ${path}: ${(error as Error).message}`);
   }
-}
-
-/** How long a log line may wait in the buffer before it is written. */
-const LOG_FLUSH_MS = 100;
-
-/**
- * stderr for the log, written asynchronously (a pipe whose reader stalls must not block the event
- * loop) in chunks of at least 4 KiB, and at the latest LOG_FLUSH_MS after a line. Line by line,
- * 1,000 trainers' leases and completions (two info lines per trial, over a thousand a second at
- * the lease target) made as many writes on libuv's thread pool, beside the journal's and each
- * waiting for its turn there and on the event loop, and every buffered line stayed alive until
- * its write was done. pino flushes the buffer synchronously on exit; kill -9 loses at most the
- * last LOG_FLUSH_MS of lines (the journal, not the log, is the durable record).
- */
-function bufferedStderr() {
-  const destination = pino.destination({ dest: 2, minLength: 4096, sync: false });
-  // Flush only after lines came in: an idle coordinator makes no empty writes.
-  let written = false;
-  const write = destination.write.bind(destination);
-  destination.write = (data: string) => {
-    written = true;
-    return write(data);
-  };
-  setInterval(() => {
-    if (!written) return;
-    written = false;
-    try {
-      destination.flush();
-    } catch {
-      // Destroyed at exit (pino flushed it then): nothing left to write.
-    }
-  }, LOG_FLUSH_MS).unref();
-  return destination;
 }
 
 export function register(program: Command): void {
@@ -116,7 +84,7 @@ export function register(program: Command): void {
         if (error instanceof ListenError) throw new UsageError(error.message);
         throw error;
       }
-      const log: Logger = pino({ level: flags.logLevel, base: { component: 'coordinator' } }, bufferedStderr());
+      const log: Logger = pino({ level: flags.logLevel, base: { component: 'coordinator' } }, bufferedLogDestination());
       const plugins: CoordinatorPluginFactory[] = [];
       const natsUrl = flags.nats ?? process.env.BALLAST_NATS_URL;
       if (natsUrl) plugins.push(natsStatePlugin(natsUrl, 'ballast-coordinator'));
