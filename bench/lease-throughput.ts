@@ -48,10 +48,10 @@ import {
   type HeartbeatRequestSchema,
   type Lease as LeaseMessage,
 } from '../proto/gen/ballast/v1/coordinator_service_pb.ts';
-import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
-import { connect, type IncomingHttpHeaders } from 'node:http2';
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import { connect, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import type { TrialProgress, TrialResult } from '../trainer/src/train/trial-result.ts';
-import type { TrialConfig, TrialSeeds } from '../trainer/src/config/trial-config.ts';
+import { checkFrame, LeaseRequests, readLease, type WireLease } from './lease-wire.ts';
 import { startCoordinatorProcess } from '../test/helpers/coordinator-process.ts';
 
 const { values: args } = parseArgs({
@@ -101,32 +101,45 @@ const TARGET_P99_MS = 10;
 /**
  * The worker half of the coordinator, as a simulated trainer calls it: in process on the core, or
  * over gRPC. `complete` sends a result for the lease (the fixture result with the lease's config
- * and seeds, as a real trainer's result carries them).
+ * and seeds, as a real trainer's result carries them). Callbacks, not promises: each trainer passes
+ * its own `done` (bound once), so a call on the raw client allocates no closure or promise of the
+ * bench's. A failed call throws (uncaught: its client process exits), as a rejected call did.
  */
-interface LeaseApi {
-  acquire(workerId: string): Promise<{ leaseId: string } | null>;
-  heartbeat(leaseId: string): Promise<unknown>;
-  complete(lease: { leaseId: string }): Promise<unknown>;
+interface LeaseApi<L extends object = object> {
+  acquire(workerId: string, done: (lease: L | null) => void): void;
+  heartbeat(lease: L, done: () => void): void;
+  complete(lease: L, done: () => void): void;
 }
 
 const progress: TrialProgress = { kind: 'step', step: 5, total_steps: 10, loss: 0.5, lr: 1e-5, examples_per_second: 100 };
 
-function coreApi(core: CoordinatorCore): LeaseApi {
-  const leases = new Map<string, { config: TrialConfig; seeds: TrialSeeds }>();
+const rethrow = (error: unknown) => {
+  throw error;
+};
+
+function coreApi(core: CoordinatorCore): LeaseApi<NonNullable<Awaited<ReturnType<CoordinatorCore['acquireTrial']>>>> {
   return {
-    async acquire(workerId) {
-      const lease = await core.acquireTrial(workerId);
-      if (lease) leases.set(lease.leaseId, lease);
-      return lease;
+    acquire: (workerId, done) => void core.acquireTrial(workerId).then(done, rethrow),
+    // Synchronous on the core; answered in a microtask, as the awaited call it stands for.
+    heartbeat: (lease, done) => {
+      core.heartbeat(lease.leaseId, progress);
+      queueMicrotask(done);
     },
-    heartbeat: async (leaseId) => core.heartbeat(leaseId, progress),
-    complete(lease) {
-      const { config, seeds } = leases.get(lease.leaseId)!;
-      leases.delete(lease.leaseId);
-      return core.completeTrial(lease.leaseId, { ...sampleResult, config, seeds } satisfies TrialResult);
-    },
+    complete: (lease, done) =>
+      void core.completeTrial(lease.leaseId, { ...sampleResult, config: lease.config, seeds: lease.seeds } satisfies TrialResult).then(done, rethrow),
   };
 }
+
+/** The three lease rpcs, as grpc-js's client (createClient) offers them. */
+interface LeaseRpcs {
+  acquireTrial(request: MessageInitShape<typeof AcquireTrialRequestSchema>, options: { timeoutMs: number }): Promise<{ lease?: LeaseMessage | undefined }>;
+  heartbeat(request: MessageInitShape<typeof HeartbeatRequestSchema>, options: { timeoutMs: number }): Promise<unknown>;
+  completeTrial(request: MessageInitShape<typeof CompleteTrialRequestSchema>, options: { timeoutMs: number }): Promise<unknown>;
+  close(): void;
+}
+
+/** The deadline CoordinatorClient gives every call. */
+const CALL_TIMEOUT_MS = 30_000;
 
 /**
  * The simulated trainer's gRPC side: the same requests on the wire as CoordinatorClient sends
@@ -134,14 +147,58 @@ function coreApi(core: CoordinatorCore): LeaseApi {
  * objects. A real trainer converts one result per trial, every few minutes; the simulation
  * completes hundreds of trials per second, and those conversions (about half of the bench's CPU
  * per call) took cores from the coordinator being measured. The lease's config and seeds go back
- * in the result as the messages they came in.
+ * in the result as the messages they came in. This is grpc-js's; rawGrpcClient has its own.
  */
-/** The three lease rpcs, as a simulated trainer's transport offers them. */
-interface LeaseRpcs {
-  acquireTrial(request: MessageInitShape<typeof AcquireTrialRequestSchema>, options: { timeoutMs: number }): Promise<{ lease?: LeaseMessage | undefined }>;
-  heartbeat(request: MessageInitShape<typeof HeartbeatRequestSchema>, options: { timeoutMs: number }): Promise<unknown>;
-  completeTrial(request: MessageInitShape<typeof CompleteTrialRequestSchema>, options: { timeoutMs: number }): Promise<unknown>;
-  close(): void;
+function grpcApi(rpc: LeaseRpcs): LeaseApi<LeaseMessage> {
+  const call = { timeoutMs: CALL_TIMEOUT_MS };
+  const progressMessage = trialProgressToProto(progress);
+  const resultMessage = trialResultToProto(sampleResult);
+  return {
+    acquire: (workerId, done) => void rpc.acquireTrial({ workerId, waitMs: 0 }, call).then((reply) => done(reply.lease ?? null), rethrow),
+    heartbeat: (lease, done) => void rpc.heartbeat({ leaseId: lease.leaseId, progress: progressMessage }, call).then(done, rethrow),
+    complete: (lease, done) =>
+      void rpc.completeTrial({ leaseId: lease.leaseId, result: { ...resultMessage, config: lease.config, seeds: lease.seeds } }, call).then(done, rethrow),
+  };
+}
+
+/** One unary call in flight on the raw client: what its stream's events delivered so far. */
+class RawCall {
+  status: string | undefined = undefined;
+  message = '';
+  reply: Buffer | undefined = undefined;
+  error: Error | undefined = undefined;
+  constructor(
+    readonly method: string,
+    /** AcquireTrial: the lease is read from the reply and handed to `done`. */
+    readonly acquire: boolean,
+    readonly done: (lease: WireLease | null) => void,
+  ) {}
+}
+type RawStream = ClientHttp2Stream & { call: RawCall };
+
+// The stream's listeners, shared by all calls (the call is on the stream), so a call adds five
+// listeners but creates no closures.
+function onRawHeaders(this: RawStream, headers: IncomingHttpHeaders) {
+  // A trailers-only reply (an error) has its status in the response headers.
+  const status = headers['grpc-status'];
+  if (status !== undefined) this.call.status = String(status);
+  const message = headers['grpc-message'];
+  if (message !== undefined) this.call.message = decodeURIComponent(String(message));
+}
+function onRawData(this: RawStream, chunk: Buffer) {
+  const call = this.call;
+  call.reply = call.reply === undefined ? chunk : Buffer.concat([call.reply, chunk]);
+}
+function onRawError(this: RawStream, error: Error) {
+  this.call.error ??= error;
+}
+function onRawClose(this: RawStream) {
+  const call = this.call;
+  if (call.error !== undefined) throw call.error;
+  if (call.status !== '0') throw new Error(`${call.method}: grpc-status ${call.status ?? '(none)'} ${call.message}`);
+  if (call.acquire) return call.done(readLease(call.reply!));
+  checkFrame(call.reply, call.method);
+  call.done(null);
 }
 
 /**
@@ -151,64 +208,43 @@ interface LeaseRpcs {
  * coordinator's CPU per call here (its channel, resolver, load balancer, interceptor and
  * metadata layers, per call), so 1,000 simulated trainers on it took most of the 2 cores from the
  * coordinator being measured; a real trainer makes one call every few seconds and never notices.
- * `--client grpc-js` runs the same loop on grpc-js.
+ * The requests are spliced from bytes encoded once and the lease read from the reply's bytes
+ * (lease-wire.ts: the same messages as protobuf-es builds). `--client grpc-js` runs the same loop
+ * on grpc-js.
  */
-function rawGrpcClient(address: string): LeaseRpcs {
+function rawGrpcClient(address: string, requests: LeaseRequests): LeaseApi<WireLease> & { close(): void } {
   const session = connect(`http://${address}`);
   session.on('error', () => {}); // every pending call fails with its stream's error instead
-  const unary =
-    <I extends DescMessage, O extends DescMessage>(method: { name: string; parent: { typeName: string }; input: I; output: O }) =>
-    (request: MessageInitShape<I>, options: { timeoutMs: number }) =>
-      new Promise<MessageShape<O>>((resolve, reject) => {
-        const body = toBinary(method.input, create(method.input, request));
-        const frame = Buffer.allocUnsafe(5 + body.length);
-        frame[0] = 0; // not compressed
-        frame.writeUInt32BE(body.length, 1);
-        frame.set(body, 5);
-        const stream = session.request({
-          ':method': 'POST',
-          ':path': `/${method.parent.typeName}/${method.name}`,
-          'content-type': 'application/grpc',
-          te: 'trailers',
-          'grpc-timeout': `${options.timeoutMs}m`,
-        });
-        const chunks: Buffer[] = [];
-        let status: string | undefined;
-        let message = '';
-        const take = (headers: IncomingHttpHeaders) => {
-          if (headers['grpc-status'] !== undefined) status = String(headers['grpc-status']);
-          if (headers['grpc-message'] !== undefined) message = decodeURIComponent(String(headers['grpc-message']));
-        };
-        stream.on('response', take);
-        stream.on('trailers', take);
-        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-        stream.on('error', reject);
-        stream.on('close', () => {
-          if (status !== '0') return reject(new Error(`${method.name}: grpc-status ${status ?? '(none)'} ${message}`));
-          const reply = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-          resolve(fromBinary(method.output, reply.subarray(5, 5 + reply.readUInt32BE(1))));
-        });
-        stream.end(frame);
-      });
-  return {
-    acquireTrial: unary(CoordinatorService.method.acquireTrial),
-    heartbeat: unary(CoordinatorService.method.heartbeat),
-    completeTrial: unary(CoordinatorService.method.completeTrial),
-    close: () => session.close(),
+  const headers = (method: { name: string }) => ({
+    ':method': 'POST',
+    ':path': `/${CoordinatorService.typeName}/${method.name}`,
+    'content-type': 'application/grpc',
+    te: 'trailers',
+    'grpc-timeout': `${CALL_TIMEOUT_MS}m`,
+  });
+  const acquireHeaders = headers(CoordinatorService.method.acquireTrial);
+  const heartbeatHeaders = headers(CoordinatorService.method.heartbeat);
+  const completeHeaders = headers(CoordinatorService.method.completeTrial);
+  const call = (requestHeaders: OutgoingHttpHeaders, frame: Buffer, state: RawCall) => {
+    const stream = session.request(requestHeaders) as RawStream;
+    stream.call = state;
+    stream.on('response', onRawHeaders);
+    stream.on('trailers', onRawHeaders);
+    stream.on('data', onRawData);
+    stream.on('error', onRawError);
+    stream.on('close', onRawClose);
+    stream.end(frame);
   };
-}
-
-function grpcApi(rpc: LeaseRpcs): LeaseApi {
-  const call = { timeoutMs: 30_000 };
-  const progressMessage = trialProgressToProto(progress);
-  const resultMessage = trialResultToProto(sampleResult);
+  const acquireFrames = new Map<string, Buffer>();
   return {
-    acquire: async (workerId) => (await rpc.acquireTrial({ workerId, waitMs: 0 }, call)).lease ?? null,
-    heartbeat: (leaseId) => rpc.heartbeat({ leaseId, progress: progressMessage }, call),
-    complete: (lease) => {
-      const { config, seeds } = lease as LeaseMessage;
-      return rpc.completeTrial({ leaseId: lease.leaseId, result: { ...resultMessage, config, seeds } }, call);
+    acquire(workerId, done) {
+      let frame = acquireFrames.get(workerId);
+      if (frame === undefined) acquireFrames.set(workerId, (frame = requests.acquire(workerId)));
+      call(acquireHeaders, frame, new RawCall('AcquireTrial', true, done));
     },
+    heartbeat: (lease, done) => call(heartbeatHeaders, requests.heartbeat(lease), new RawCall('Heartbeat', false, done)),
+    complete: (lease, done) => call(completeHeaders, requests.complete(lease), new RawCall('CompleteTrial', false, done)),
+    close: () => session.close(),
   };
 }
 
@@ -358,6 +394,171 @@ interface WindowReport {
 }
 
 const KINDS = ['acquire', 'heartbeat', 'complete'] as const;
+const ACQUIRE = 0;
+const HEARTBEAT = 1;
+const COMPLETE = 2;
+
+/**
+ * Wakes paced trainers when they are due: one timer per process, armed for the earliest due
+ * millisecond, in place of a timer and a promise per trainer per call. Slot `s` of the ring holds
+ * the trainers due in (s - 1, s] ms of performance.now().
+ */
+class Pacer {
+  private readonly slots: SimTrainer[][];
+  private readonly mask: number;
+  /** Every slot before this one has fired. */
+  private done = Math.ceil(performance.now());
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private armedFor = Infinity;
+  private waiting = 0;
+
+  constructor(horizonMs: number) {
+    const size = 2 ** Math.ceil(Math.log2(horizonMs + 2));
+    this.slots = Array.from({ length: size }, () => []);
+    this.mask = size - 1;
+  }
+
+  at(trainer: SimTrainer, dueMs: number): void {
+    // With nothing waiting the ring's start may lag far behind (calls that were due at once skip
+    // the pacer), and every slot before now is empty.
+    if (this.waiting === 0) this.done = Math.max(this.done, Math.floor(performance.now()));
+    const slot = Math.max(Math.ceil(dueMs), this.done);
+    if (slot - this.done >= this.slots.length) {
+      // Past the ring (its start held back by a stall of the event loop): rare, so a timer of its own.
+      setTimeout(() => trainer.fire(), dueMs - performance.now());
+      return;
+    }
+    this.slots[slot & this.mask]!.push(trainer);
+    this.waiting++;
+    if (slot < this.armedFor) this.arm(slot);
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+
+  private arm(slot: number): void {
+    clearTimeout(this.timer);
+    this.armedFor = slot;
+    this.timer = setTimeout(this.tick, slot - performance.now());
+  }
+
+  private readonly tick = () => {
+    this.armedFor = Infinity;
+    const now = Math.floor(performance.now());
+    // A trainer fired here is next due after `now`, so never in a slot being emptied.
+    for (; this.done <= now; this.done++) {
+      const slot = this.slots[this.done & this.mask]!;
+      if (slot.length === 0) continue;
+      this.waiting -= slot.length;
+      for (let i = 0; i < slot.length; i++) slot[i]!.fire();
+      slot.length = 0;
+    }
+    if (this.waiting === 0) return;
+    for (let s = this.done; s < this.done + this.slots.length; s++) {
+      if (this.slots[s & this.mask]!.length > 0) return this.arm(s);
+    }
+  };
+}
+
+/** What the trainers of one process share: the window's figures, and the stop. */
+interface TrainerGroup {
+  measuring: boolean;
+  stopping: boolean;
+  intervalMs: number;
+  pacer: Pacer | undefined;
+  latencies: number[][];
+  ops: number;
+  trials: number;
+  idle: number;
+  refills: number;
+  /** Out of trials: submit another experiment (one at a time) and count the miss. */
+  refill(): void;
+  stopped(): void;
+}
+
+/**
+ * One simulated trainer: acquire -> heartbeat -> complete, again until stopped. Paced trainers
+ * keep to a schedule (open loop: a slow answer does not delay the next call's planned time, so
+ * queueing shows in latency). Each call is timed from its start to its reply; an acquire that
+ * finds no trial is not counted (it would flatter the figures), `idle` says how many.
+ */
+class SimTrainer {
+  private phase = ACQUIRE;
+  private lease: object | null = null;
+  private started = 0;
+  private next: number;
+
+  constructor(
+    private readonly group: TrainerGroup,
+    private readonly api: LeaseApi,
+    private readonly workerId: string,
+  ) {
+    // Paced trainers start spread over one cycle of their three calls. Spread over one interval
+    // only, every trainer made the same call in the same 500 ms (all acquire, then all heartbeat,
+    // then all complete), and a stall landed on one kind of call: which kind "had the tail"
+    // changed from run to run.
+    this.next = performance.now() + Math.random() * group.intervalMs * 3;
+  }
+
+  start(): void {
+    this.loop();
+  }
+
+  /** The pacer's (or the pace's) go-ahead for the call of `phase`. */
+  fire(): void {
+    this.started = performance.now();
+    if (this.phase === ACQUIRE) this.api.acquire(this.workerId, this.acquired);
+    else if (this.phase === HEARTBEAT) this.api.heartbeat(this.lease!, this.heartbeaten);
+    else this.api.complete(this.lease!, this.completed);
+  }
+
+  private readonly loop = () => {
+    if (this.group.stopping) return this.group.stopped();
+    this.pace(ACQUIRE);
+  };
+
+  private pace(phase: number): void {
+    this.phase = phase;
+    const { intervalMs, pacer } = this.group;
+    if (pacer === undefined) return this.fire();
+    const now = performance.now();
+    const due = this.next;
+    this.next = Math.max(due + intervalMs, now - intervalMs);
+    if (due > now) pacer.at(this, due);
+    else this.fire();
+  }
+
+  private record(kind: number): void {
+    if (!this.group.measuring) return;
+    this.group.latencies[kind]!.push(performance.now() - this.started);
+    this.group.ops++;
+  }
+
+  private readonly acquired = (lease: object | null) => {
+    if (lease === null) {
+      this.group.refill();
+      if (this.group.measuring) this.group.idle++;
+      setTimeout(this.loop, 50);
+      return;
+    }
+    this.record(ACQUIRE);
+    this.lease = lease;
+    this.pace(HEARTBEAT);
+  };
+
+  private readonly heartbeaten = () => {
+    this.record(HEARTBEAT);
+    this.pace(COMPLETE);
+  };
+
+  private readonly completed = () => {
+    this.record(COMPLETE);
+    if (this.group.measuring) this.group.trials++;
+    this.lease = null;
+    this.loop();
+  };
+}
 
 /**
  * Runs `trainers` simulated trainers (indices into `apis` round robin) until `stop()`; calls are
@@ -366,73 +567,49 @@ const KINDS = ['acquire', 'heartbeat', 'complete'] as const;
  */
 function startTrainers(trainers: number[], apis: LeaseApi[], refill: () => Promise<unknown>, intervalMs: number) {
   let refilling: Promise<unknown> | undefined;
-  const latencies: Record<string, number[]> = { acquire: [], heartbeat: [], complete: [] };
-  let measuring = false;
-  let stop = false;
-  let ops = 0;
-  let trials = 0;
-  let idle = 0;
-  let refills = 0;
   let finishStalls: (() => Stalls) | undefined;
   let cpu0 = process.cpuUsage();
-  // An acquire that finds nothing is not counted (it would flatter the figures); `idle` says how many.
-  const timed = async <T>(kind: string, call: () => Promise<T>): Promise<T> => {
-    const started = performance.now();
-    const value = await call();
-    if (measuring && value !== null) {
-      latencies[kind]!.push(performance.now() - started);
-      ops++;
-    }
-    return value;
+  let running = trainers.length;
+  let allStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => (allStopped = resolve));
+  // A trainer is next due at most three intervals ahead (its start), plus the rounding.
+  const pacer = intervalMs > 0 ? new Pacer(3 * intervalMs + 2) : undefined;
+  const group: TrainerGroup = {
+    measuring: false,
+    stopping: false,
+    intervalMs,
+    pacer,
+    latencies: KINDS.map(() => []),
+    ops: 0,
+    trials: 0,
+    idle: 0,
+    refills: 0,
+    refill() {
+      if (!refilling && group.measuring) group.refills++;
+      refilling ??= refill().finally(() => (refilling = undefined));
+    },
+    stopped() {
+      if (--running === 0) allStopped();
+    },
   };
-  const trainer = async (index: number) => {
-    const api = apis[index % apis.length]!;
-    const workerId = `sim-${index}`;
-    // Paced trainers start spread over one cycle of their three calls, then keep to their schedule
-    // (open loop: a slow answer does not delay the next call's planned time, so queueing shows in
-    // latency). Spread over one interval only, every trainer made the same call in the same
-    // 500 ms (all acquire, then all heartbeat, then all complete), and a stall landed on one kind
-    // of call: which kind "had the tail" changed from run to run.
-    let next = performance.now() + Math.random() * intervalMs * 3;
-    const pace = async () => {
-      if (intervalMs === 0) return;
-      const wait = next - performance.now();
-      next = Math.max(next + intervalMs, performance.now() - intervalMs);
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    };
-    while (!stop) {
-      await pace();
-      const lease = await timed('acquire', () => api.acquire(workerId));
-      if (!lease) {
-        // Out of trials: submit another experiment (one at a time) and count the miss.
-        if (!refilling && measuring) refills++;
-        refilling ??= refill().finally(() => (refilling = undefined));
-        if (measuring) idle++;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        continue;
-      }
-      await pace();
-      await timed('heartbeat', () => api.heartbeat(lease.leaseId));
-      await pace();
-      await timed('complete', () => api.complete(lease));
-      if (measuring) trials++;
-    }
-  };
-  const loops = trainers.map((i) => trainer(i));
+  for (const i of trainers) new SimTrainer(group, apis[i % apis.length]!, `sim-${i}`).start();
+  if (trainers.length === 0) allStopped();
   return {
     measure() {
-      measuring = true;
+      group.measuring = true;
       finishStalls = watchClientStalls();
       cpu0 = process.cpuUsage();
     },
     report(): WindowReport {
-      measuring = false;
+      group.measuring = false;
       const cpu = process.cpuUsage(cpu0);
-      return { latencies, ops, trials, idle, refills, cpuUs: cpu.user + cpu.system, stalls: finishStalls!() };
+      const latencies = Object.fromEntries(KINDS.map((kind, k) => [kind, group.latencies[k]!]));
+      return { latencies, ops: group.ops, trials: group.trials, idle: group.idle, refills: group.refills, cpuUs: cpu.user + cpu.system, stalls: finishStalls!() };
     },
     async stop() {
-      stop = true;
-      await Promise.all(loops);
+      group.stopping = true;
+      await stopped;
+      pacer?.stop();
     },
   };
 }
@@ -450,15 +627,24 @@ type FromChild = { type: 'ready' } | { type: 'refill' } | { type: 'report'; repo
 async function runChild(): Promise<void> {
   const send = (message: FromChild) => process.send!(message);
   let trainers: ReturnType<typeof startTrainers> | undefined;
-  const clients: LeaseRpcs[] = [];
+  const clients: { close(): void }[] = [];
   let refilled: (() => void) | undefined;
   process.on('message', (message: ToChild) => {
     switch (message.type) {
       case 'start': {
+        const apis: LeaseApi[] = [];
+        const requests = new LeaseRequests(trialProgressToProto(progress), trialResultToProto(sampleResult));
         for (let i = 0; i < message.connections; i++) {
-          clients.push(message.client === 'grpc-js' ? createClient(CoordinatorService, message.address) : rawGrpcClient(message.address));
+          if (message.client === 'grpc-js') {
+            const client = createClient(CoordinatorService, message.address);
+            clients.push(client);
+            apis.push(grpcApi(client));
+          } else {
+            const client = rawGrpcClient(message.address, requests);
+            clients.push(client);
+            apis.push(client);
+          }
         }
-        const apis = clients.map(grpcApi);
         // The parent submits (one experiment at a time, for all children) and says when it is done.
         const refill = () => new Promise<void>((resolve) => {
           refilled = resolve;
