@@ -28,6 +28,7 @@
 // over the measured window: event-loop delay and GC pauses of the bench (measured here) and of the
 // coordinator (from its Prometheus endpoint: prom-client's nodejs_eventloop_lag_* and
 // nodejs_gc_duration_seconds), to tell which process a tail came from.
+import { AsyncResource } from 'node:async_hooks';
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -398,75 +399,11 @@ const ACQUIRE = 0;
 const HEARTBEAT = 1;
 const COMPLETE = 2;
 
-/**
- * Wakes paced trainers when they are due: one timer per process, armed for the earliest due
- * millisecond, in place of a timer and a promise per trainer per call. Slot `s` of the ring holds
- * the trainers due in (s - 1, s] ms of performance.now().
- */
-class Pacer {
-  private readonly slots: SimTrainer[][];
-  private readonly mask: number;
-  /** Every slot before this one has fired. */
-  private done = Math.ceil(performance.now());
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private armedFor = Infinity;
-  private waiting = 0;
-
-  constructor(horizonMs: number) {
-    const size = 2 ** Math.ceil(Math.log2(horizonMs + 2));
-    this.slots = Array.from({ length: size }, () => []);
-    this.mask = size - 1;
-  }
-
-  at(trainer: SimTrainer, dueMs: number): void {
-    // With nothing waiting the ring's start may lag far behind (calls that were due at once skip
-    // the pacer), and every slot before now is empty.
-    if (this.waiting === 0) this.done = Math.max(this.done, Math.floor(performance.now()));
-    const slot = Math.max(Math.ceil(dueMs), this.done);
-    if (slot - this.done >= this.slots.length) {
-      // Past the ring (its start held back by a stall of the event loop): rare, so a timer of its own.
-      setTimeout(() => trainer.fire(), dueMs - performance.now());
-      return;
-    }
-    this.slots[slot & this.mask]!.push(trainer);
-    this.waiting++;
-    if (slot < this.armedFor) this.arm(slot);
-  }
-
-  stop(): void {
-    clearTimeout(this.timer);
-  }
-
-  private arm(slot: number): void {
-    clearTimeout(this.timer);
-    this.armedFor = slot;
-    this.timer = setTimeout(this.tick, slot - performance.now());
-  }
-
-  private readonly tick = () => {
-    this.armedFor = Infinity;
-    const now = Math.floor(performance.now());
-    // A trainer fired here is next due after `now`, so never in a slot being emptied.
-    for (; this.done <= now; this.done++) {
-      const slot = this.slots[this.done & this.mask]!;
-      if (slot.length === 0) continue;
-      this.waiting -= slot.length;
-      for (let i = 0; i < slot.length; i++) slot[i]!.fire();
-      slot.length = 0;
-    }
-    if (this.waiting === 0) return;
-    for (let s = this.done; s < this.done + this.slots.length; s++) {
-      if (this.slots[s & this.mask]!.length > 0) return this.arm(s);
-    }
-  };
-}
-
 /** What the trainers of one process share: the window's figures, and the stop. */
 interface TrainerGroup {
   measuring: boolean;
   stopping: boolean;
   intervalMs: number;
-  pacer: Pacer | undefined;
   latencies: number[][];
   ops: number;
   trials: number;
@@ -505,13 +442,13 @@ class SimTrainer {
     this.loop();
   }
 
-  /** The pacer's (or the pace's) go-ahead for the call of `phase`. */
-  fire(): void {
+  /** The call of `phase`, now that it is due. */
+  private readonly fire = () => {
     this.started = performance.now();
     if (this.phase === ACQUIRE) this.api.acquire(this.workerId, this.acquired);
     else if (this.phase === HEARTBEAT) this.api.heartbeat(this.lease!, this.heartbeaten);
     else this.api.complete(this.lease!, this.completed);
-  }
+  };
 
   private readonly loop = () => {
     if (this.group.stopping) return this.group.stopped();
@@ -520,12 +457,14 @@ class SimTrainer {
 
   private pace(phase: number): void {
     this.phase = phase;
-    const { intervalMs, pacer } = this.group;
-    if (pacer === undefined) return this.fire();
+    const { intervalMs } = this.group;
+    if (intervalMs === 0) return this.fire();
     const now = performance.now();
-    const due = this.next;
-    this.next = Math.max(due + intervalMs, now - intervalMs);
-    if (due > now) pacer.at(this, due);
+    const wait = this.next - now;
+    this.next = Math.max(this.next + intervalMs, now - intervalMs);
+    // One timer per trainer per call: a timer wheel per process (one timer armed for the earliest
+    // due trainer) measured no cheaper, in CPU per call, than these.
+    if (wait > 0) setTimeout(this.fire, wait);
     else this.fire();
   }
 
@@ -572,13 +511,10 @@ function startTrainers(trainers: number[], apis: LeaseApi[], refill: () => Promi
   let running = trainers.length;
   let allStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (allStopped = resolve));
-  // A trainer is next due at most three intervals ahead (its start), plus the rounding.
-  const pacer = intervalMs > 0 ? new Pacer(3 * intervalMs + 2) : undefined;
   const group: TrainerGroup = {
     measuring: false,
     stopping: false,
     intervalMs,
-    pacer,
     latencies: KINDS.map(() => []),
     ops: 0,
     trials: 0,
@@ -609,7 +545,6 @@ function startTrainers(trainers: number[], apis: LeaseApi[], refill: () => Promi
     async stop() {
       group.stopping = true;
       await stopped;
-      pacer?.stop();
     },
   };
 }
@@ -623,8 +558,27 @@ type ToChild =
   | { type: 'refilled' };
 type FromChild = { type: 'ready' } | { type: 'refill' } | { type: 'report'; report: WindowReport } | { type: 'stopped' };
 
+/**
+ * Node 20's AsyncResource#bind, minus the deprecated `asyncResource` accessor on the bound
+ * function. node:http2 binds one per request, and each accessor is made by util.deprecate, which
+ * changes a new function's prototype: in the client processes that was 50-60 µs of CPU per call
+ * (about a sixth of it) and most of their GC (5 pauses and 35-60 ms per 8 s window, against 3 and
+ * 5-10 ms without). It changes nothing on the wire; the bound function runs in the resource's
+ * async scope as before.
+ */
+function cheaperAsyncResourceBind(): void {
+  AsyncResource.prototype.bind = function bind<F extends (...args: never[]) => unknown>(this: AsyncResource, fn: F, thisArg?: unknown) {
+    if (typeof fn !== 'function') throw new TypeError('The "fn" argument must be of type function');
+    const resource = this;
+    return function bound(this: unknown, ...args: Parameters<F>) {
+      return resource.runInAsyncScope(fn as unknown as (...a: unknown[]) => unknown, thisArg === undefined ? this : thisArg, ...args);
+    } as unknown as F;
+  };
+}
+
 /** The client child: runs its trainers over its own connections as the parent says. */
 async function runChild(): Promise<void> {
+  cheaperAsyncResourceBind();
   const send = (message: FromChild) => process.send!(message);
   let trainers: ReturnType<typeof startTrainers> | undefined;
   const clients: { close(): void }[] = [];
