@@ -66,16 +66,16 @@ function readVarint(bytes: Buffer, end: number): number {
     value += (byte & 0x7f) * 2 ** shift;
     if (byte < 0x80) return value;
   }
-  throw new Error('lease reply: varint over 32 bits');
+  throw new Error('lease reply: varint too long');
 }
 
-/** Moves the cursor past a field's value of `wireType`; the end of a length-delimited value is returned. */
-function skip(bytes: Buffer, end: number, wireType: number): number {
+/** Moves the cursor past a field's value of `wireType`. */
+function skip(bytes: Buffer, end: number, wireType: number): void {
   switch (wireType) {
     case 0:
       for (let n = 0; n < 10; n++) {
         if (at >= end) break;
-        if (bytes[at++]! < 0x80) return at;
+        if (bytes[at++]! < 0x80) return;
       }
       throw new Error('lease reply: bad varint');
     case 1:
@@ -95,7 +95,6 @@ function skip(bytes: Buffer, end: number, wireType: number): number {
       throw new Error(`lease reply: unexpected wire type ${wireType}`);
   }
   if (at > end) throw new Error('lease reply: field overruns its message');
-  return at;
 }
 
 /**
@@ -120,6 +119,7 @@ export function readLease(reply: Buffer): WireLease | null {
     if (leaseEnd > end) throw new Error('lease reply: lease overruns the message');
     lease = { leaseId: '', reply, idStart: -1, idEnd: -1, configStart: -1, configEnd: -1, seedsStart: -1, seedsEnd: -1 };
     while (at < leaseEnd) {
+      // Tags of lease_id (1), config (6) and seeds (7), length-delimited: (number << 3) | 2.
       const field = readVarint(reply, leaseEnd);
       if (field !== 0x0a && field !== 0x32 && field !== 0x3a) {
         skip(reply, leaseEnd, field & 7);
