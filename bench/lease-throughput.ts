@@ -573,7 +573,8 @@ function cheaperAsyncResourceBind(): void {
   AsyncResource.prototype.bind = function bind<F extends (...args: never[]) => unknown>(this: AsyncResource, fn: F, thisArg?: unknown) {
     if (typeof fn !== 'function') throw new TypeError('The "fn" argument must be of type function');
     const resource = this;
-    return function bound(this: unknown, ...args: Parameters<F>) {
+    // Anonymous: tsx (esbuild, keepNames) would set a named function's name per call.
+    return function (this: unknown, ...args: Parameters<F>) {
       return resource.runInAsyncScope(fn as unknown as (...a: unknown[]) => unknown, thisArg === undefined ? this : thisArg, ...args);
     } as unknown as F;
   };
