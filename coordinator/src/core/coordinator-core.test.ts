@@ -325,7 +325,8 @@ describe('CoordinatorCore', () => {
     await assert.rejects(core.acquireTrial(''), InvalidArgumentError);
     assert.deepEqual(core.heartbeat('no-such-lease'), { ok: false, cancel: true });
     assert.equal((await core.completeTrial('no-such-lease', {} as never)).accepted, false);
-    assert.equal(readFileSync(join(dir, JOURNAL_FILE), 'utf8'), '', 'nothing journaled');
+    // An open journal ends in the zeros laid ahead of its records.
+    assert.equal(readFileSync(join(dir, JOURNAL_FILE), 'utf8').replace(/\0+$/, ''), '', 'nothing journaled');
     await core.close();
   });
 });

@@ -69,9 +69,9 @@ describe('journal replay', () => {
     const core = await CoordinatorCore.open({ stateDir: dir, log: log as never });
     assert.equal(warnings.length, 1);
     assert.match(JSON.stringify(warnings[0]), /"line":19/);
-    assert.deepEqual(readFileSync(journal), good, 'truncated to the last good record');
     assert.equal(core.getExperiment('fixture-grid').counts.running, 1);
     await core.close();
+    assert.deepEqual(readFileSync(journal), good, 'truncated to the last good record');
   });
 
   it('cuts an unparsable last line, such as zeros from a crash', () => {
@@ -125,5 +125,45 @@ describe('JournalWriter', () => {
     assert.equal(writer.stats.writes, 2);
     await writer.close();
     assert.equal(readFileSync(file, 'utf8').split('\n').length, 102);
+  });
+
+  it('writes over zeros laid ahead, extends them as the records grow, and cuts them on close', async () => {
+    const file = join(dir, 'grow.jsonl');
+    const writer = await JournalWriter.open(file);
+    const reason = 'x'.repeat(2000);
+    const event = (i: number) => ({ v: 1, type: 'experiment_cancelled', at: String(i), experiment_id: 'e', reason }) as const;
+    // ~2.6 MB of records: past the first step of zeros (1 MiB) and the extensions after it.
+    for (let i = 0; i < 1300; i += 100) await Promise.all(Array.from({ length: 100 }, (_, k) => writer.append(event(i + k))));
+    const open = readFileSync(file);
+    assert.equal(open.at(-1), 0, 'an open journal ends in zeros');
+    const records = open.toString('utf8').replace(/\0+$/, '').split('\n').slice(0, -1);
+    assert.deepEqual(records.map((line) => (JSON.parse(line) as { at: string }).at), Array.from({ length: 1300 }, (_, i) => String(i)));
+    await writer.close();
+    const closed = readFileSync(file);
+    assert.equal(closed.length, open.indexOf(0), 'closed: records only');
+    assert.equal(readJournal(file).records.length, 1300);
+  });
+
+  it('after a crash, replays the records and cuts the zeros after them without a warning', async () => {
+    const writer = await JournalWriter.open(journal);
+    await writer.append({ v: 1, type: 'experiment_cancelled', at: '2026-11-26T12:00:00.000Z', experiment_id: 'fixture-grid', reason: 'r' });
+    // No close: what kill -9 leaves (the zeros are on disk, O_DSYNC).
+    const left = readFileSync(journal);
+    assert.ok(left.length > 1 << 20 && left.at(-1) === 0);
+    const { records, torn } = readJournal(journal);
+    assert.equal(torn, undefined);
+    assert.equal(records.length, 19);
+    assert.equal(records.at(-1)!.event.type, 'experiment_cancelled');
+    assert.deepEqual(readFileSync(journal), left.subarray(0, left.indexOf(0)), 'cut to the records, durably');
+    await writer.close().catch(() => {});
+  });
+
+  it('cuts a record torn by a crash in front of the zeros', () => {
+    const good = readFileSync(journal);
+    appendFileSync(journal, Buffer.concat([Buffer.from('{"v":1,"type":"trial_le'), Buffer.alloc(4096)]));
+    const { records, torn } = readJournal(journal);
+    assert.equal(records.length, 18);
+    assert.deepEqual(torn, { line: 19, bytes: 23, reason: 'no newline at the end (an interrupted write)' });
+    assert.deepEqual(readFileSync(journal), good);
   });
 });

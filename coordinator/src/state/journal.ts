@@ -13,7 +13,15 @@
 // in one trip through libuv's thread pool instead of two. Every trip waits for a free pool
 // thread and then for the event loop to pick up its completion, and on a busy 2-core machine
 // those waits, not the disk, were most of a group commit's latency.
-import { closeSync, constants, fsyncSync, openSync, readFileSync, ftruncateSync } from 'node:fs';
+//
+// Records overwrite space the writer filled with zeros ahead of them (as databases pre-zero their
+// write-ahead-log segments), instead of appending: an append grows the file, and making the new
+// size durable costs the filesystem a metadata commit on every write (ext4: a jbd2 transaction,
+// a second device flush). On this project's disk a 2.5 KB O_DSYNC append took 0.23 ms at the
+// median and 2.6 ms at p99; the same write over pre-zeroed space 0.12 ms and 1.0-1.5 ms. So a
+// running coordinator's file ends in zeros; a clean close cuts them, and after a crash the next
+// open does (zeros are not records: they are never replayed, and never taken for a torn record).
+import { closeSync, constants, fsyncSync, openSync, readFileSync, ftruncateSync, write as writeCallback } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { JournalEvent, JournalEventType } from './events.ts';
@@ -75,7 +83,8 @@ function parseLine(text: string): JournalEvent | string {
 /**
  * Reads the journal. A torn last record (no trailing newline, or an unparsable last line) is cut
  * off the file (truncated to the last good record and fsynced) and reported in `torn`; any bad
- * line before it throws JournalCorruptError. A missing file is an empty journal.
+ * line before it throws JournalCorruptError. The zeros a writer left ahead of its records are cut
+ * too, silently. A missing file is an empty journal.
  */
 export function readJournal(file: string): { records: JournalRecord[]; torn?: TornTail } {
   let bytes: Buffer;
@@ -85,25 +94,30 @@ export function readJournal(file: string): { records: JournalRecord[]; torn?: To
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { records: [] };
     throw error;
   }
+  // The records end where the zeros the writer laid ahead of them begin: records never hold a
+  // zero byte (JSON escapes it), and the writer never leaves a gap (one write at a time, in order).
+  let dataEnd = bytes.length;
+  while (dataEnd > 0 && bytes[dataEnd - 1] === 0) dataEnd--;
   const records: JournalRecord[] = [];
   let start = 0;
   let line = 0;
-  while (start < bytes.length) {
+  while (start < dataEnd) {
     line++;
     const newline = bytes.indexOf(0x0a, start);
-    const end = newline === -1 ? bytes.length : newline;
+    const end = newline === -1 || newline >= dataEnd ? dataEnd : newline;
     const text = bytes.toString('utf8', start, end);
-    const parsed = newline === -1 ? 'no newline at the end (an interrupted write)' : parseLine(text);
-    const isLast = newline === -1 || newline === bytes.length - 1;
+    const parsed = end === dataEnd && newline !== dataEnd - 1 ? 'no newline at the end (an interrupted write)' : parseLine(text);
+    const isLast = end >= dataEnd - 1;
     if (typeof parsed === 'string') {
       if (!isLast) throw new JournalCorruptError(file, line, parsed);
-      const torn = { line, bytes: bytes.length - start, reason: parsed };
+      const torn = { line, bytes: dataEnd - start, reason: parsed };
       truncate(file, start);
       return { records, torn };
     }
     records.push({ line, event: parsed });
     start = end + 1;
   }
+  if (dataEnd < bytes.length) truncate(file, dataEnd);
   return { records };
 }
 
@@ -137,6 +151,11 @@ interface Waiter {
   reject: (error: Error) => void;
 }
 
+/** Zeros are laid in steps of half the file, at least MIN and at most MAX. */
+const MIN_PREALLOCATION = 1 << 20;
+const MAX_PREALLOCATION = 32 << 20;
+const preallocationStep = (size: number) => Math.min(MAX_PREALLOCATION, Math.max(MIN_PREALLOCATION, size >> 1));
+
 /** Appends events with group commit. One writer per file (the core holds the state-dir lock). */
 export class JournalWriter {
   private pending: string[] = [];
@@ -145,20 +164,42 @@ export class JournalWriter {
   private scheduled = false;
   private failure: Error | undefined;
   private closed = false;
+  /** Where the next record goes: the end of the last one written. */
+  private offset: number;
+  /** The end of the zeros laid ahead of `offset`. */
+  private allocated: number;
+  /** The zeros being laid beyond `allocated`, if any. */
+  private extending: Promise<void> | undefined;
   /** Counters for benchmarks and metrics; `syncMs` is the time of the synchronized (O_DSYNC) writes. */
   readonly stats = { writes: 0, events: 0, bytes: 0, syncMs: 0, maxSyncMs: 0 };
 
   private constructor(
     readonly file: string,
     private readonly handle: FileHandle,
+    end: number,
     private readonly observer?: JournalWriteObserver,
-  ) {}
+  ) {
+    this.offset = end;
+    this.allocated = end;
+  }
 
+  /**
+   * Opens the journal to write after its last record. The file must hold records only (what
+   * readJournal leaves: it cuts a torn tail and the zeros of an earlier run).
+   */
   static async open(file: string, observer?: JournalWriteObserver): Promise<JournalWriter> {
-    const handle = await open(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC, 0o666);
-    await handle.sync();
-    fsyncDirectory(dirname(file));
-    return new JournalWriter(file, handle, observer);
+    const handle = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_DSYNC, 0o666);
+    try {
+      const { size } = await handle.stat();
+      await handle.sync();
+      fsyncDirectory(dirname(file));
+      const writer = new JournalWriter(file, handle, size, observer);
+      await writer.extend();
+      return writer;
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
   }
 
   /** The write error that broke the journal, if one did; after it every append fails. */
@@ -180,6 +221,27 @@ export class JournalWriter {
     return done;
   }
 
+  /** Lays zeros beyond `allocated` (O_DSYNC: on disk, with the file size, when each write returns). */
+  private extend(): Promise<void> {
+    this.extending ??= (async () => {
+      const step = preallocationStep(this.allocated);
+      const zeros = Buffer.alloc(Math.min(step, MIN_PREALLOCATION));
+      for (let written = 0; written < step; ) {
+        const length = Math.min(zeros.length, step - written);
+        written += await this.writeAt(zeros, length, this.allocated + written);
+      }
+      this.allocated += step;
+    })().finally(() => (this.extending = undefined));
+    return this.extending;
+  }
+
+  /** One pwrite at `position` through the callback API (no FileHandle promise per write). */
+  private writeAt(buffer: Buffer, length: number, position: number, from = 0): Promise<number> {
+    return new Promise((resolve, reject) =>
+      writeCallback(this.handle.fd, buffer, from, length, position, (error, written) => (error ? reject(error) : resolve(written))),
+    );
+  }
+
   private async flush(): Promise<void> {
     this.scheduled = false;
     this.flushing = true;
@@ -190,21 +252,30 @@ export class JournalWriter {
       this.waiters = [];
       try {
         const buffer = Buffer.from(lines.join(''), 'utf8');
-        const started = performance.now();
-        let offset = 0;
-        // O_DSYNC: each write is on disk when it returns (a short write's bytes too).
-        while (offset < buffer.length) {
-          const { bytesWritten } = await this.handle.write(buffer, offset);
-          offset += bytesWritten;
+        // Records go where zeros already are: they never share a region with the zeros being
+        // laid, and a write over zeros commits no new file size. With no room for more zeros
+        // (a full disk), records are appended as before; zeros are then laid after them.
+        try {
+          while (this.offset + buffer.length > this.allocated) await this.extend();
+        } catch {
+          this.allocated = this.offset + buffer.length;
         }
+        const started = performance.now();
+        let written = 0;
+        // O_DSYNC: each write is on disk when it returns (a short write's bytes too).
+        while (written < buffer.length) written += await this.writeAt(buffer, buffer.length - written, this.offset + written, written);
+        this.offset += buffer.length;
         const syncMs = performance.now() - started;
         this.stats.syncMs += syncMs;
         this.stats.maxSyncMs = Math.max(this.stats.maxSyncMs, syncMs);
         this.stats.writes++;
         this.stats.events += lines.length;
         this.stats.bytes += buffer.length;
-        this.observer?.onWrite({ events: lines.length, bytes: buffer.length, durationMs: performance.now() - started });
+        this.observer?.onWrite({ events: lines.length, bytes: buffer.length, durationMs: syncMs });
         for (const w of waiters) w.resolve();
+        // Lay the next zeros while half a step is left, off the path of the records' writes (a
+        // failure is retried, or falls back to appending, when a record needs the room).
+        if (this.allocated - this.offset < preallocationStep(this.allocated) / 2) this.extend().catch(() => {});
       } catch (error) {
         this.failure = new Error(`journal write failed: ${(error as Error).message}`, { cause: error });
         for (const w of [...waiters, ...this.waiters]) w.reject(this.failure);
@@ -215,11 +286,17 @@ export class JournalWriter {
     this.flushing = false;
   }
 
-  /** Waits for pending appends, then closes the file. */
+  /** Waits for pending appends, cuts the zeros after the last record, then closes the file. */
   async close(): Promise<void> {
     if (this.closed) return;
     while (this.flushing || this.scheduled) await new Promise((resolve) => setImmediate(resolve));
     this.closed = true;
-    await this.handle.close();
+    try {
+      await this.extending?.catch(() => {});
+      await this.handle.truncate(this.offset);
+      await this.handle.sync();
+    } finally {
+      await this.handle.close();
+    }
   }
 }
