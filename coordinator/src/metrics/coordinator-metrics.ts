@@ -48,6 +48,26 @@ export interface CoordinatorMetrics {
 }
 
 const OUTCOMES: readonly AttemptOutcome[] = ['completed', 'failed', 'expired', 'released'];
+
+/**
+ * A metric's series by label values, looked up once: prom-client hashes a label object (sorted
+ * keys, joined values) on every update, several times per lease call. `forget` drops an
+ * experiment's series from the cache when they are removed from the metric.
+ */
+function seriesOf<C>(metric: { labels(...values: string[]): C }) {
+  const cache = new Map<string, C>();
+  return {
+    get(...values: string[]): C {
+      const key = values.join('\u0000');
+      let series = cache.get(key);
+      if (series === undefined) cache.set(key, (series = metric.labels(...values)));
+      return series;
+    },
+    forget(experiment: string): void {
+      for (const key of cache.keys()) if (key.startsWith(`${experiment}\u0000`) || key === experiment) cache.delete(key);
+    },
+  };
+}
 const RETRY_CAUSES = ['lease_expired', 'failed'] as const;
 
 export function createCoordinatorMetrics(registry: Registry, options: { now?: () => number; retainFinishedMs?: number } = {}): CoordinatorMetrics {
@@ -141,11 +161,20 @@ export function createCoordinatorMetrics(registry: Registry, options: { now?: ()
   const journalEvents = new Counter({ name: 'ballast_coordinator_journal_events_total', help: 'Events appended to the journal.', registers });
   const journalBytes = new Counter({ name: 'ballast_coordinator_journal_bytes_total', help: 'Bytes appended to the journal.', registers });
 
+  const trialSeries = seriesOf(trials);
+  const degenerateSeries = seriesOf(degenerate);
+  const metricSeries = seriesOf(trialMetric);
+  const grantSeries = seriesOf(grants);
+  const durationSeries = seriesOf(attemptDuration);
+  const rpcSeries = seriesOf(rpcs);
+  const latencySeries = seriesOf(leaseLatency);
+
   function drop(experiment: string): void {
     const labels = seen.get(experiment);
     if (dropped.has(experiment) || !labels) return;
     dropped.add(experiment);
     seen.delete(experiment);
+    for (const series of [trialSeries, degenerateSeries, metricSeries, grantSeries, durationSeries]) series.forget(experiment);
     for (const configuration of labels.configurations) {
       for (const state of TRIAL_STATES) trials.remove({ experiment, configuration, state });
       degenerate.remove({ experiment, configuration });
@@ -173,12 +202,12 @@ export function createCoordinatorMetrics(registry: Registry, options: { now?: ()
     for (const cause of RETRY_CAUSES) retries.inc({ experiment, cause }, 0);
   };
   const finished = (trial: TrialRecord) => {
-    const labels = { experiment: trial.experiment_id, configuration: trial.configuration };
-    if (trial.degenerate) degenerate.inc(labels);
+    const { experiment_id: experiment, configuration } = trial;
+    if (trial.degenerate) degenerateSeries.get(experiment, configuration).inc();
     for (const [metric, value] of Object.entries(trial.metrics ?? {})) {
       if (metric === 'loss' || !Number.isFinite(value)) continue;
-      trialMetric.observe({ ...labels, metric }, value);
-      seen.get(trial.experiment_id)?.metrics.add(`${trial.configuration}\u0000${metric}`);
+      metricSeries.get(experiment, configuration, metric).observe(value);
+      seen.get(experiment)?.metrics.add(`${configuration}\u0000${metric}`);
     }
   };
 
@@ -190,14 +219,14 @@ export function createCoordinatorMetrics(registry: Registry, options: { now?: ()
     // A cancelled experiment's last running trials may end after its series were dropped.
     if (dropped.has(experiment)) return;
     if (previous === null) stateSeries(experiment, configuration);
-    else trials.dec({ experiment, configuration, state: previous });
-    trials.inc({ experiment, configuration, state: trial.state });
+    else trialSeries.get(experiment, configuration, previous).dec();
+    trialSeries.get(experiment, configuration, trial.state).inc();
     if (trial.state === 'succeeded') finished(trial);
-    if (previous === 'queued' && trial.state === 'running') grants.inc({ experiment });
+    if (previous === 'queued' && trial.state === 'running') grantSeries.get(experiment).inc();
     if (previous === 'running') {
       const outcome = attemptOutcome(trial);
       const started = trial.started_at !== undefined ? Date.parse(trial.started_at) : NaN;
-      if (Number.isFinite(started)) attemptDuration.observe({ experiment, outcome }, Math.max(0, now() - started) / 1000);
+      if (Number.isFinite(started)) durationSeries.get(experiment, outcome).observe(Math.max(0, now() - started) / 1000);
       if (outcome === 'expired') expiries.inc({ experiment });
       if (trial.state === 'queued' && (outcome === 'expired' || outcome === 'failed')) retries.inc({ experiment, cause: outcome === 'expired' ? 'lease_expired' : 'failed' });
     }
@@ -207,8 +236,8 @@ export function createCoordinatorMetrics(registry: Registry, options: { now?: ()
     registry,
     callObserver: {
       onCallEnd(rpc, code, durationMs) {
-        rpcs.inc({ rpc, code: codeName(code) });
-        if (LEASE_RPCS.has(rpc)) leaseLatency.observe({ rpc }, durationMs / 1000);
+        rpcSeries.get(rpc, codeName(code)).inc();
+        if (LEASE_RPCS.has(rpc)) latencySeries.get(rpc).observe(durationMs / 1000);
       },
     },
     journalObserver: {
