@@ -80,9 +80,16 @@ const TIMEOUT_UNITS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000
 
 /** A `grpc-timeout` value in milliseconds (up to 8 digits and a unit), or undefined when absent or malformed. */
 export function parseGrpcTimeout(value: string | string[] | undefined): number | undefined {
-  if (typeof value !== 'string') return undefined;
-  const match = /^(\d{1,8})([HMSmun])$/.exec(value);
-  return match ? Number(match[1]) * TIMEOUT_UNITS[match[2]!]! : undefined;
+  // Every call carries one, so no RegExp match array per call.
+  if (typeof value !== 'string' || value.length < 2 || value.length > 9) return undefined;
+  const unit = TIMEOUT_UNITS[value[value.length - 1]!];
+  let amount = 0;
+  for (let i = 0; i < value.length - 1; i++) {
+    const digit = value.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return undefined;
+    amount = amount * 10 + digit;
+  }
+  return unit === undefined ? undefined : amount * unit;
 }
 
 function frame(message: Uint8Array): Buffer {
@@ -251,7 +258,8 @@ class Call implements CallContext {
     this.done = true;
     const stream = this.stream;
     if (!stream.headersSent) stream.respond(RESPONSE_HEADERS, WAIT_FOR_TRAILERS);
-    stream.once('wantTrailers', sendOkTrailers);
+    // `on`, not `once` (no wrapper per call): a stream asks for its trailers once.
+    stream.on('wantTrailers', sendOkTrailers);
     if (last) stream.end(frame(last));
     else stream.end();
     this.dispose();
@@ -396,14 +404,22 @@ export class Http2GrpcServer {
       return;
     }
     const encoding = headers['grpc-encoding'];
-    const decoder = new MessageDecoder(typeof encoding === 'string' && encoding !== 'identity' ? encoding : undefined, this.options.maxReceiveMessageBytes);
-    if (method.kind === 'bidi_streaming') return this.runBidi(call, method, decoder);
+    const compression = typeof encoding === 'string' && encoding !== 'identity' ? encoding : undefined;
+    const maxBytes = this.options.maxReceiveMessageBytes;
+    if (method.kind === 'bidi_streaming') return this.runBidi(call, method, new MessageDecoder(compression, maxBytes));
 
     // Unary and server-streaming: exactly one request message, handled once the body has ended.
     let request: Uint8Array | undefined;
+    let decoder: MessageDecoder | undefined;
     let refused = false;
     stream.on('data', (chunk: Buffer) => {
       if (refused) return;
+      // The usual request, one uncompressed message in one chunk, needs no decoder.
+      if (decoder === undefined && request === undefined && chunk.length >= 5 && chunk[0] === 0 && chunk.readUInt32BE(1) === chunk.length - 5 && chunk.length - 5 <= maxBytes) {
+        request = chunk.subarray(5);
+        return;
+      }
+      decoder ??= new MessageDecoder(compression, maxBytes);
       try {
         for (const message of decoder.push(chunk)) {
           if (request !== undefined) throw new RpcError(Code.UNIMPLEMENTED, `${path} takes one request message, got more`);
@@ -416,8 +432,9 @@ export class Http2GrpcServer {
     });
     stream.on('end', () => {
       if (refused || !call.open) return call.dispose();
-      if (request === undefined || decoder.pending > 0) {
-        const why = decoder.pending > 0 ? 'the request ended inside a message' : 'no request message';
+      const pending = decoder?.pending ?? 0;
+      if (request === undefined || pending > 0) {
+        const why = pending > 0 ? 'the request ended inside a message' : 'no request message';
         return call.fail(new RpcError(Code.INTERNAL, `${path}: ${why}`));
       }
       let decoded: unknown;
