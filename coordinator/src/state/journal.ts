@@ -154,6 +154,7 @@ interface Waiter {
 /** Zeros are laid in steps of half the file, at least MIN and at most MAX. */
 const MIN_PREALLOCATION = 1 << 20;
 const MAX_PREALLOCATION = 32 << 20;
+const ZERO_PIECE = 64 << 10;
 const preallocationStep = (size: number) => Math.min(MAX_PREALLOCATION, Math.max(MIN_PREALLOCATION, size >> 1));
 
 /** Appends events with group commit. One writer per file (the core holds the state-dir lock). */
@@ -225,7 +226,8 @@ export class JournalWriter {
   private extend(): Promise<void> {
     this.extending ??= (async () => {
       const step = preallocationStep(this.allocated);
-      const zeros = Buffer.alloc(Math.min(step, MIN_PREALLOCATION));
+      // Small pieces, one at a time: a record's write waits behind at most one of them at the disk.
+      const zeros = Buffer.alloc(ZERO_PIECE);
       for (let written = 0; written < step; ) {
         const length = Math.min(zeros.length, step - written);
         written += await this.writeAt(zeros, length, this.allocated + written);
