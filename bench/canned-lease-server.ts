@@ -18,7 +18,7 @@ import * as grpc from '@grpc/grpc-js';
 import { CoordinatorCore } from '../coordinator/src/core/coordinator-core.ts';
 import { createCoordinatorService } from '../coordinator/src/grpc/coordinator-service.ts';
 import { addService } from '../coordinator/src/grpc/grpc-bridge.ts';
-import { Http2GrpcServer } from '../coordinator/src/grpc/grpc-http2.ts';
+import { grpcFrame, Http2GrpcServer } from '../coordinator/src/grpc/grpc-http2.ts';
 import { decodeMessage } from '../coordinator/src/grpc/fast-decode.ts';
 import { encodeMessage } from '../coordinator/src/grpc/fast-encode.ts';
 import { AcquireTrialResponseSchema, CompleteTrialResponseSchema, CoordinatorService } from '../proto/gen/ballast/v1/coordinator_service_pb.ts';
@@ -52,13 +52,9 @@ if (values.mode === 'raw') {
     stream.on('error', () => {});
     stream.resume();
     stream.on('end', () => {
-      const frame = Buffer.allocUnsafe(5 + body.length);
-      frame[0] = 0;
-      frame.writeUInt32BE(body.length, 1);
-      frame.set(body, 5);
       stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
       stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-      stream.end(frame);
+      stream.end(grpcFrame(body));
     });
   });
   server.listen(port, '127.0.0.1');

@@ -11,7 +11,8 @@ import {
 } from '../proto/gen/ballast/v1/coordinator_service_pb.ts';
 import { trialConfigToProtoShared, trialProgressToProto, trialResultToProto, trialSeedsToProto } from '../coordinator/src/grpc/proto-convert.ts';
 import { sampleConfig, sampleResult, sampleSeeds } from '../coordinator/src/grpc/test-fixtures.ts';
-import { grpcFrame, LeaseRequests, readLease } from './lease-wire.ts';
+import { grpcFrame } from '../coordinator/src/grpc/grpc-http2.ts';
+import { LeaseRequests, readLease } from './lease-wire.ts';
 
 const progress = trialProgressToProto({ kind: 'step', step: 5, total_steps: 10, loss: 0.5, lr: 1e-5, examples_per_second: 100 });
 const result = trialResultToProto(sampleResult);

@@ -12,6 +12,7 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import { AcquireTrialRequestSchema } from '../proto/gen/ballast/v1/coordinator_service_pb.ts';
 import { TrialProgressSchema, TrialResultSchema, type TrialProgress, type TrialResult } from '../proto/gen/ballast/v1/trial_pb.ts';
+import { grpcFrame } from '../coordinator/src/grpc/grpc-http2.ts';
 
 /** Wire type 2 (length-delimited) tags of fields 1 and 2, the only tags the requests are built from. */
 const TAG_1 = 0x0a;
@@ -30,15 +31,6 @@ function writeVarint(out: Buffer, pos: number, n: number): number {
 
 /** A length-delimited field's size on the wire, tag included. */
 const fieldSize = (length: number) => 1 + varintSize(length) + length;
-
-/** One gRPC message: the uncompressed flag and the length, then the message. */
-export function grpcFrame(message: Uint8Array): Buffer {
-  const frame = Buffer.allocUnsafe(5 + message.length);
-  frame[0] = 0;
-  frame.writeUInt32BE(message.length, 1);
-  frame.set(message, 5);
-  return frame;
-}
 
 /**
  * A lease as the AcquireTrial reply delivered it: its id, and where its config and seeds messages

@@ -92,7 +92,8 @@ export function parseGrpcTimeout(value: string | string[] | undefined): number |
   return unit === undefined ? undefined : amount * unit;
 }
 
-function frame(message: Uint8Array): Buffer {
+/** One gRPC message on the wire: the uncompressed flag, the length, then the message. */
+export function grpcFrame(message: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(5 + message.byteLength);
   out[0] = 0;
   out.writeUInt32BE(message.byteLength, 1);
@@ -260,7 +261,7 @@ class Call implements CallContext {
     if (!stream.headersSent) stream.respond(RESPONSE_HEADERS, WAIT_FOR_TRAILERS);
     // `on`, not `once` (no wrapper per call): a stream asks for its trailers once.
     stream.on('wantTrailers', sendOkTrailers);
-    if (last) stream.end(frame(last));
+    if (last) stream.end(grpcFrame(last));
     else stream.end();
     this.dispose();
   }
@@ -287,7 +288,7 @@ class Call implements CallContext {
     if (!this.open) return;
     const stream = this.stream;
     if (!stream.headersSent) stream.respond(RESPONSE_HEADERS, WAIT_FOR_TRAILERS);
-    if (stream.write(frame(message))) return;
+    if (stream.write(grpcFrame(message))) return;
     const signal = this.signal;
     await new Promise<void>((resolve) => {
       const done = () => {
