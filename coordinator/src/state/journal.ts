@@ -195,7 +195,8 @@ export class JournalWriter {
       await handle.sync();
       fsyncDirectory(dirname(file));
       const writer = new JournalWriter(file, handle, size, observer);
-      await writer.extend();
+      // No room for zeros (a full disk) is no reason to refuse to start: records are then appended.
+      await writer.extend().catch(() => {});
       return writer;
     } catch (error) {
       await handle.close();
