@@ -22,7 +22,9 @@ test('every line arrives once and in order: in chunks, after the flush interval,
     assert.equal(readFileSync(file, 'utf8').split('\n').length - 1, 3);
     // Many lines (several chunks, some lines non-ASCII), then what is left goes out on flushSync.
     for (let i = 3; i < 2000; i++) log.info({ i, text: i % 7 === 0 ? 'é日本' : 'x'.repeat(i % 50) }, 'line');
-    await sleep(LOG_FLUSH_MS);
+    // Until those chunks' asynchronous writes are done (a fixed sleep was too short on a loaded
+    // machine: a write still in flight after closeSync failed with EBADF).
+    await new Promise<void>((resolve, reject) => destination.flush((error) => (error ? reject(error) : resolve())));
     for (let i = 2000; i < 2005; i++) log.info({ i }, 'last');
     destination.flushSync();
     const seen = readFileSync(file, 'utf8')
