@@ -213,7 +213,7 @@ describe('Http2GrpcServer', () => {
 });
 
 describe('Http2GrpcServer shutdown', () => {
-  test('calls in flight finish, streams end UNAVAILABLE, the port closes', async () => {
+  test('calls in flight finish, streams send what they produced and end UNAVAILABLE, the port closes', async () => {
     const server = new Http2GrpcServer({ maxReceiveMessageBytes: 1024 });
     let release: (() => void) | undefined;
     server.register('/t.T/Slow', { ...json, kind: 'unary', handle: () => new Promise((resolve) => (release = () => resolve({ ok: true }))) });
@@ -223,6 +223,8 @@ describe('Http2GrpcServer shutdown', () => {
       async *handle(_request, context) {
         yield { hello: true };
         await new Promise((resolve) => context.signal.addEventListener('abort', resolve));
+        // What a handler produces as shutdown starts (a health watcher's NOT_SERVING) still goes out.
+        yield { goodbye: true };
       },
     });
     const running = await server.listen('127.0.0.1', 0);
@@ -233,10 +235,12 @@ describe('Http2GrpcServer shutdown', () => {
       );
       const stream = client.makeServerStreamRequest('/t.T/Forever', clientCodec.serialize, clientCodec.deserialize, {});
       const streamError = new Promise<grpc.ServiceError>((resolve) => stream.on('error', resolve));
-      stream.on('data', () => {});
+      const received: unknown[] = [];
+      stream.on('data', (message) => received.push(message));
       await waitFor(() => release !== undefined);
       const stopped = running.shutdown(5000);
       assert.equal((await streamError).code, grpc.status.UNAVAILABLE);
+      assert.deepEqual(received, [{ hello: true }, { goodbye: true }]);
       release!();
       assert.deepEqual(await slow, { ok: true });
       await stopped;

@@ -484,7 +484,9 @@ export class Http2GrpcServer {
   private async pump(call: Call, encode: (message: unknown) => Uint8Array, replies: () => AsyncIterable<unknown>): Promise<void> {
     try {
       for await (const reply of replies()) {
-        if (!call.open || call.signal.aborted) break;
+        // Replies produced before a shutdown still go out (a health watcher's NOT_SERVING) before
+        // its UNAVAILABLE; a cancelled or timed-out call is closed and takes no more.
+        if (!call.open) break;
         await call.write(encode(reply));
       }
       const reason = call.open ? call.signal.reason : undefined;
