@@ -12,23 +12,28 @@ import { Code, RpcError } from './rpc-error.ts';
 type Callback = (error: { code?: number; details?: string; message?: string } | null, value?: unknown) => void;
 
 /** A grpc-js call object: an EventEmitter with the request and the writing half. */
-function callObject(context: CallContext, request: unknown, replies: MessageQueue<unknown>) {
+function callObject(context: CallContext, request: unknown, replies?: MessageQueue<unknown>) {
   return Object.assign(new EventEmitter(), {
     request,
     cancelled: false,
     getPeer: () => context.peer,
     write(message: unknown) {
-      replies.push(message);
+      replies?.push(message);
       return true;
     },
     end() {
-      replies.end();
+      replies?.end();
     },
   });
 }
 
-/** Ends the replies when the call is cancelled (by the client, its deadline or shutdown), and says so to the handler. */
-function onCancel(context: CallContext, call: ReturnType<typeof callObject>, replies: MessageQueue<unknown>): void {
+/**
+ * Starts a streaming handler on a call object whose writes become the replies; a cancelled call
+ * (by the client, its deadline or shutdown) ends the replies and says so to the handler.
+ */
+function startStream(handler: (call: unknown) => void, context: CallContext, request: unknown) {
+  const replies = new MessageQueue<unknown>();
+  const call = callObject(context, request, replies);
   const cancel = () => {
     call.cancelled = true;
     call.emit('cancelled');
@@ -36,6 +41,8 @@ function onCancel(context: CallContext, call: ReturnType<typeof callObject>, rep
   };
   if (context.signal.aborted) cancel();
   else context.signal.addEventListener('abort', cancel, { once: true });
+  handler(call);
+  return { call, replies };
 }
 
 export function addGrpcJsService(server: Http2GrpcServer, definition: ServiceDefinition, impl: UntypedServiceImplementation): void {
@@ -55,30 +62,21 @@ export function addGrpcJsService(server: Http2GrpcServer, definition: ServiceDef
           new Promise((resolve, reject) => {
             const callback: Callback = (error, value) =>
               error ? reject(new RpcError((error.code ?? Code.UNKNOWN) as Code, error.details ?? error.message ?? 'error')) : resolve(value);
-            handler(callObject(context, request, new MessageQueue()), callback);
+            handler(callObject(context, request), callback);
           }),
       };
     } else if (!method.requestStream) {
       grpcMethod = {
         ...codecs,
         kind: 'server_streaming',
-        handle(request, context) {
-          const replies = new MessageQueue<unknown>();
-          const call = callObject(context, request, replies);
-          onCancel(context, call, replies);
-          handler(call);
-          return replies;
-        },
+        handle: (request, context) => startStream(handler, context, request).replies,
       };
     } else if (method.responseStream) {
       grpcMethod = {
         ...codecs,
         kind: 'bidi_streaming',
         handle(requests, context) {
-          const replies = new MessageQueue<unknown>();
-          const call = callObject(context, undefined, replies);
-          onCancel(context, call, replies);
-          handler(call);
+          const { call, replies } = startStream(handler, context, undefined);
           void (async () => {
             try {
               for await (const request of requests) call.emit('data', request);
