@@ -7,7 +7,7 @@
 // experiment (the metric histogram's buckets are most of them). A finished experiment's series are
 // dropped `retainFinishedMs` (default a day) after it ended: Prometheus keeps their history, and a
 // coordinator that runs for months does not export every sweep it ever ran.
-import { Counter, Gauge, Histogram } from 'prom-client';
+import { Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 import type { CoordinatorCore } from '../core/coordinator-core.ts';
 import type { CoreEvent } from '../core/types.ts';
@@ -15,6 +15,7 @@ import type { CallObserver } from '../grpc/grpc-bridge.ts';
 import { codeName } from '../grpc/rpc-error.ts';
 import type { TrialRecord, TrialState } from '../results/experiment-results.ts';
 import type { JournalWriteObserver } from '../state/journal.ts';
+import { PlainMetric } from './plain-metric.ts';
 
 const TRIAL_STATES: readonly TrialState[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
 const EXPERIMENT_STATES = ['running', 'succeeded', 'cancelled'] as const;
@@ -47,34 +48,14 @@ export interface CoordinatorMetrics {
   attach(core: CoordinatorCore): () => void;
 }
 
-const OUTCOMES: readonly AttemptOutcome[] = ['completed', 'failed', 'expired', 'released'];
 
-/**
- * A metric's series by label values, looked up once: prom-client hashes a label object (sorted
- * keys, joined values) on every update, several times per lease call. `forget` drops an
- * experiment's series from the cache when they are removed from the metric.
- */
-function seriesOf<C>(metric: { labels(...values: string[]): C }) {
-  const cache = new Map<string, C>();
-  return {
-    get(...values: string[]): C {
-      const key = values.join('\u0000');
-      let series = cache.get(key);
-      if (series === undefined) cache.set(key, (series = metric.labels(...values)));
-      return series;
-    },
-    forget(experiment: string): void {
-      for (const key of cache.keys()) if (key.startsWith(`${experiment}\u0000`) || key === experiment) cache.delete(key);
-    },
-  };
-}
 const RETRY_CAUSES = ['lease_expired', 'failed'] as const;
 
 export function createCoordinatorMetrics(registry: Registry, options: { now?: () => number; retainFinishedMs?: number } = {}): CoordinatorMetrics {
   const now = options.now ?? Date.now;
   const retainFinishedMs = options.retainFinishedMs ?? 24 * 3600 * 1000;
-  /** Label values in use per experiment, so that its series can be removed; and the removed ones. */
-  const seen = new Map<string, { configurations: Set<string>; metrics: Set<string> }>();
+  /** Configurations whose series exist, per experiment; and the experiments whose series were removed. */
+  const seen = new Map<string, Set<string>>();
   const dropped = new Set<string>();
   const registers = [registry];
   let followed: CoordinatorCore | undefined;
@@ -94,120 +75,91 @@ export function createCoordinatorMetrics(registry: Registry, options: { now?: ()
       for (const state of EXPERIMENT_STATES) this.set({ state }, counts[state] ?? 0);
     },
   });
-  const trials = new Gauge({
-    name: 'ballast_coordinator_trials',
-    help: 'Trials by state, per experiment and configuration.',
-    labelNames: ['experiment', 'configuration', 'state'] as const,
+  // The series updated on every lease call or trial change are PlainMetrics (see plain-metric.ts).
+  const trials = new PlainMetric('ballast_coordinator_trials', 'Trials by state, per experiment and configuration.', 'gauge', ['experiment', 'configuration', 'state'], registers);
+  const degenerate = new PlainMetric(
+    'ballast_coordinator_degenerate_trials',
+    'Succeeded trials flagged degenerate, per experiment and configuration.',
+    'gauge',
+    ['experiment', 'configuration'],
     registers,
-  });
-  const degenerate = new Gauge({
-    name: 'ballast_coordinator_degenerate_trials',
-    help: 'Succeeded trials flagged degenerate, per experiment and configuration.',
-    labelNames: ['experiment', 'configuration'] as const,
+  );
+  const trialMetric = new PlainMetric(
+    'ballast_coordinator_trial_metric',
+    "Distribution over seeds of succeeded trials' headline metrics (test split, else validation), per configuration.",
+    'histogram',
+    ['experiment', 'configuration', 'metric'],
     registers,
-  });
-  const trialMetric = new Histogram({
-    name: 'ballast_coordinator_trial_metric',
-    help: "Distribution over seeds of succeeded trials' headline metrics (test split, else validation), per configuration.",
-    labelNames: ['experiment', 'configuration', 'metric'] as const,
-    // Accuracy and F1 live in [0, 1], MCC and Spearman in [-1, 1]: 0.05 steps over [-1, 1].
-    buckets: Array.from({ length: 41 }, (_, i) => Math.round((-1 + i * 0.05) * 100) / 100),
+    Array.from({ length: 41 }, (_, i) => Math.round((-1 + i * 0.05) * 100) / 100),
+  );
+  const grants = new PlainMetric('ballast_coordinator_lease_grants_total', 'Leases granted (a trial handed to a trainer), per experiment.', 'counter', ['experiment'], registers);
+  const expiries = new PlainMetric(
+    'ballast_coordinator_lease_expiries_total',
+    'Leases that expired because their heartbeats stopped, per experiment.',
+    'counter',
+    ['experiment'],
     registers,
-  });
-  const grants = new Counter({
-    name: 'ballast_coordinator_lease_grants_total',
-    help: 'Leases granted (a trial handed to a trainer), per experiment.',
-    labelNames: ['experiment'] as const,
+  );
+  const retries = new PlainMetric(
+    'ballast_coordinator_trial_retries_total',
+    'Trials queued again after a failed or expired attempt, per experiment and cause.',
+    'counter',
+    ['experiment', 'cause'],
     registers,
-  });
-  const expiries = new Counter({
-    name: 'ballast_coordinator_lease_expiries_total',
-    help: 'Leases that expired because their heartbeats stopped, per experiment.',
-    labelNames: ['experiment'] as const,
+  );
+  const attemptDuration = new PlainMetric(
+    'ballast_coordinator_trial_duration_seconds',
+    'Wall time of one trial attempt, from its lease to its end, by how it ended.',
+    'histogram',
+    ['experiment', 'outcome'],
     registers,
-  });
-  const retries = new Counter({
-    name: 'ballast_coordinator_trial_retries_total',
-    help: 'Trials queued again after a failed or expired attempt, per experiment and cause.',
-    labelNames: ['experiment', 'cause'] as const,
+    [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 28800],
+  );
+  const leaseLatency = new PlainMetric(
+    'ballast_coordinator_lease_latency_seconds',
+    'Server-side duration of the lease rpcs (AcquireTrial includes its long-poll wait when no trial is queued).',
+    'histogram',
+    ['rpc'],
     registers,
-  });
-  const attemptDuration = new Histogram({
-    name: 'ballast_coordinator_trial_duration_seconds',
-    help: 'Wall time of one trial attempt, from its lease to its end, by how it ended.',
-    labelNames: ['experiment', 'outcome'] as const,
-    buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 28800],
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  );
+  const rpcs = new PlainMetric('ballast_coordinator_rpc_requests_total', 'Finished gRPC calls by rpc and status code.', 'counter', ['rpc', 'code'], registers);
+  const journalWrite = new PlainMetric(
+    'ballast_coordinator_journal_write_seconds',
+    'Duration of one journal group commit: write and fsync of every event gathered meanwhile.',
+    'histogram',
+    [],
     registers,
-  });
-  const leaseLatency = new Histogram({
-    name: 'ballast_coordinator_lease_latency_seconds',
-    help: 'Server-side duration of the lease rpcs (AcquireTrial includes its long-poll wait when no trial is queued).',
-    labelNames: ['rpc'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers,
-  });
-  const rpcs = new Counter({
-    name: 'ballast_coordinator_rpc_requests_total',
-    help: 'Finished gRPC calls by rpc and status code.',
-    labelNames: ['rpc', 'code'] as const,
-    registers,
-  });
-  const journalWrite = new Histogram({
-    name: 'ballast_coordinator_journal_write_seconds',
-    help: 'Duration of one journal group commit: write and fsync of every event gathered meanwhile.',
-    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-    registers,
-  });
-  const journalEvents = new Counter({ name: 'ballast_coordinator_journal_events_total', help: 'Events appended to the journal.', registers });
-  const journalBytes = new Counter({ name: 'ballast_coordinator_journal_bytes_total', help: 'Bytes appended to the journal.', registers });
-
-  const trialSeries = seriesOf(trials);
-  const degenerateSeries = seriesOf(degenerate);
-  const metricSeries = seriesOf(trialMetric);
-  const grantSeries = seriesOf(grants);
-  const durationSeries = seriesOf(attemptDuration);
-  const rpcSeries = seriesOf(rpcs);
-  const latencySeries = seriesOf(leaseLatency);
+    [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+  ).series();
+  const journalEvents = new PlainMetric('ballast_coordinator_journal_events_total', 'Events appended to the journal.', 'counter', [], registers).series();
+  const journalBytes = new PlainMetric('ballast_coordinator_journal_bytes_total', 'Bytes appended to the journal.', 'counter', [], registers).series();
 
   function drop(experiment: string): void {
-    const labels = seen.get(experiment);
-    if (dropped.has(experiment) || !labels) return;
+    if (dropped.has(experiment) || !seen.has(experiment)) return;
     dropped.add(experiment);
     seen.delete(experiment);
-    for (const series of [trialSeries, degenerateSeries, metricSeries, grantSeries, durationSeries]) series.forget(experiment);
-    for (const configuration of labels.configurations) {
-      for (const state of TRIAL_STATES) trials.remove({ experiment, configuration, state });
-      degenerate.remove({ experiment, configuration });
-    }
-    for (const key of labels.metrics) {
-      const [configuration, metric] = key.split('\u0000') as [string, string];
-      trialMetric.remove({ experiment, configuration, metric });
-    }
-    grants.remove({ experiment });
-    expiries.remove({ experiment });
-    for (const cause of RETRY_CAUSES) retries.remove({ experiment, cause });
-    for (const outcome of OUTCOMES) attemptDuration.remove({ experiment, outcome });
+    for (const metric of [trials, degenerate, trialMetric, grants, expiries, retries, attemptDuration]) metric.remove(experiment);
   }
 
   const stateSeries = (experiment: string, configuration: string) => {
-    let labels = seen.get(experiment);
-    if (!labels) seen.set(experiment, (labels = { configurations: new Set(), metrics: new Set() }));
-    if (labels.configurations.has(configuration)) return;
-    labels.configurations.add(configuration);
-    // All five states exist from the start, so a panel shows 0 rather than no data.
-    for (const state of TRIAL_STATES) trials.inc({ experiment, configuration, state }, 0);
-    degenerate.inc({ experiment, configuration }, 0);
-    grants.inc({ experiment }, 0);
-    expiries.inc({ experiment }, 0);
-    for (const cause of RETRY_CAUSES) retries.inc({ experiment, cause }, 0);
+    let configurations = seen.get(experiment);
+    if (!configurations) seen.set(experiment, (configurations = new Set()));
+    if (configurations.has(configuration)) return;
+    configurations.add(configuration);
+    // Every series at 0 from the start, so that rates and dashboards see them before the first change.
+    for (const state of TRIAL_STATES) trials.series(experiment, configuration, state);
+    degenerate.series(experiment, configuration);
+    grants.series(experiment);
+    expiries.series(experiment);
+    for (const cause of RETRY_CAUSES) retries.series(experiment, cause);
   };
   const finished = (trial: TrialRecord) => {
     const { experiment_id: experiment, configuration } = trial;
-    if (trial.degenerate) degenerateSeries.get(experiment, configuration).inc();
-    for (const [metric, value] of Object.entries(trial.metrics ?? {})) {
-      if (metric === 'loss' || !Number.isFinite(value)) continue;
-      metricSeries.get(experiment, configuration, metric).observe(value);
-      seen.get(experiment)?.metrics.add(`${configuration}\u0000${metric}`);
+    if (trial.degenerate) degenerate.series(experiment, configuration).inc();
+    for (const metric in trial.metrics) {
+      const value = trial.metrics[metric]!;
+      if (metric !== 'loss' && Number.isFinite(value)) trialMetric.series(experiment, configuration, metric).observe(value);
     }
   };
 
@@ -219,16 +171,16 @@ export function createCoordinatorMetrics(registry: Registry, options: { now?: ()
     // A cancelled experiment's last running trials may end after its series were dropped.
     if (dropped.has(experiment)) return;
     if (previous === null) stateSeries(experiment, configuration);
-    else trialSeries.get(experiment, configuration, previous).dec();
-    trialSeries.get(experiment, configuration, trial.state).inc();
+    else trials.series(experiment, configuration, previous).dec();
+    trials.series(experiment, configuration, trial.state).inc();
     if (trial.state === 'succeeded') finished(trial);
-    if (previous === 'queued' && trial.state === 'running') grantSeries.get(experiment).inc();
+    if (previous === 'queued' && trial.state === 'running') grants.series(experiment).inc();
     if (previous === 'running') {
       const outcome = attemptOutcome(trial);
       const started = trial.started_at !== undefined ? Date.parse(trial.started_at) : NaN;
-      if (Number.isFinite(started)) durationSeries.get(experiment, outcome).observe(Math.max(0, now() - started) / 1000);
-      if (outcome === 'expired') expiries.inc({ experiment });
-      if (trial.state === 'queued' && (outcome === 'expired' || outcome === 'failed')) retries.inc({ experiment, cause: outcome === 'expired' ? 'lease_expired' : 'failed' });
+      if (Number.isFinite(started)) attemptDuration.series(experiment, outcome).observe(Math.max(0, now() - started) / 1000);
+      if (outcome === 'expired') expiries.series(experiment).inc();
+      if (trial.state === 'queued' && (outcome === 'expired' || outcome === 'failed')) retries.series(experiment, outcome === 'expired' ? 'lease_expired' : 'failed').inc();
     }
   };
 
@@ -236,8 +188,8 @@ export function createCoordinatorMetrics(registry: Registry, options: { now?: ()
     registry,
     callObserver: {
       onCallEnd(rpc, code, durationMs) {
-        rpcSeries.get(rpc, codeName(code)).inc();
-        if (LEASE_RPCS.has(rpc)) latencySeries.get(rpc).observe(durationMs / 1000);
+        rpcs.series(rpc, codeName(code)).inc();
+        if (LEASE_RPCS.has(rpc)) leaseLatency.series(rpc).observe(durationMs / 1000);
       },
     },
     journalObserver: {
@@ -253,7 +205,7 @@ export function createCoordinatorMetrics(registry: Registry, options: { now?: ()
       for (const experiment of core.listExperiments()) {
         for (const trial of core.listTrials(experiment.id)) {
           stateSeries(trial.experiment_id, trial.configuration);
-          trials.inc({ experiment: trial.experiment_id, configuration: trial.configuration, state: trial.state });
+          trials.series(trial.experiment_id, trial.configuration, trial.state).inc();
           if (trial.state === 'succeeded') finished(trial);
         }
       }
