@@ -48,7 +48,6 @@ export interface CoordinatorMetrics {
   attach(core: CoordinatorCore): () => void;
 }
 
-
 const RETRY_CAUSES = ['lease_expired', 'failed'] as const;
 
 export function createCoordinatorMetrics(registry: Registry, options: { now?: () => number; retainFinishedMs?: number } = {}): CoordinatorMetrics {
@@ -90,6 +89,7 @@ export function createCoordinatorMetrics(registry: Registry, options: { now?: ()
     'histogram',
     ['experiment', 'configuration', 'metric'],
     registers,
+    // Accuracy and F1 live in [0, 1], MCC and Spearman in [-1, 1]: 0.05 steps over [-1, 1].
     Array.from({ length: 41 }, (_, i) => Math.round((-1 + i * 0.05) * 100) / 100),
   );
   const grants = new PlainMetric('ballast_coordinator_lease_grants_total', 'Leases granted (a trial handed to a trainer), per experiment.', 'counter', ['experiment'], registers);
@@ -147,7 +147,7 @@ export function createCoordinatorMetrics(registry: Registry, options: { now?: ()
     if (!configurations) seen.set(experiment, (configurations = new Set()));
     if (configurations.has(configuration)) return;
     configurations.add(configuration);
-    // Every series at 0 from the start, so that rates and dashboards see them before the first change.
+    // Every series at 0 from the start, so a panel shows 0 rather than no data.
     for (const state of TRIAL_STATES) trials.series(experiment, configuration, state);
     degenerate.series(experiment, configuration);
     grants.series(experiment);
