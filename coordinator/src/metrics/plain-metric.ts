@@ -2,7 +2,7 @@
 // prom-client's Counter, Gauge and Histogram build a string from the label values and validate
 // them on every update (a labelled child does the same), and the coordinator updates six or more
 // series per lease call: with them, its metrics were about a fifth of the coordinator's own CPU per
-// call and a quarter of its garbage collections (bench/coordinator-work.ts --no-metrics). Here an
+// call and a fifth of its GC pauses (bench/coordinator-work.ts --no-metrics). Here an
 // update finds its series through one map per label and adds to numbers, allocating nothing once
 // the series exists. The registry, the default process metrics and the exposition format stay
 // prom-client's: a PlainMetric is registered in a prom-client Registry and hands it the same
