@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CoordinatorCore, JOURNAL_FILE } from '../core/coordinator-core.ts';
 import { fakeTrialResult } from '../core/fake-trial-result.ts';
+import { sampleResult } from '../grpc/test-fixtures.ts';
 import { JournalCorruptError, JournalWriter, readJournal } from './journal.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/journal/two-experiments.jsonl', import.meta.url));
@@ -125,6 +126,44 @@ describe('JournalWriter', () => {
     assert.equal(writer.stats.writes, 2);
     await writer.close();
     assert.equal(readFileSync(file, 'utf8').split('\n').length, 102);
+  });
+
+  it('keeps NaN and infinities across a write and a replay; nulls and look-alike strings stay as they were', async () => {
+    const file = join(dir, 'floats.jsonl');
+    const writer = await JournalWriter.open(file);
+    const result = {
+      ...sampleResult,
+      diverged: { step: 3, loss: Number.NaN },
+      evals: [{ step: 1, validation: { loss: Number.POSITIVE_INFINITY, accuracy: Number.NEGATIVE_INFINITY } }],
+      degenerate_reason: 'NaN',
+      checkpoint_dir: '{"$float":"NaN"}',
+    };
+    const odd = { $float: 'NaN', other: 1 };
+    const event = { v: 1, type: 'trial_completed', at: 'x', experiment_id: 'e', trial_id: 't', lease_id: 'l', result, odd, nothing: null, notTagged: { $float: '1.5' } };
+    await writer.append(event as never);
+    await writer.append({ v: 1, type: 'experiment_cancelled', at: 'x', experiment_id: 'e', reason: 'r' });
+    await writer.close();
+    const [first, second] = readJournal(file).records.map((r) => r.event);
+    assert.deepEqual(first, event);
+    assert.deepEqual(second, { v: 1, type: 'experiment_cancelled', at: 'x', experiment_id: 'e', reason: 'r' });
+    // A line without a non-finite number is plain JSON.
+    assert.equal(readFileSync(file, 'utf8').split('\n')[1], JSON.stringify(second));
+  });
+
+  it("a trial's result comes back exactly from a restart, NaN and infinite losses included", async () => {
+    const stateDir = join(dir, 'state');
+    let core = await CoordinatorCore.open({ stateDir, leaseTtlMs: 60_000 });
+    const { experimentId } = await core.submitExperiment({ name: 'nan', base: { model: 'builtin:tiny', task: { name: 'rte' } }, seeds: 1 });
+    const lease = (await core.acquireTrial('w'))!;
+    const result = { ...sampleResult, config: lease.config, seeds: lease.seeds };
+    await core.completeTrial(lease.leaseId, result);
+    await core.close();
+    core = await CoordinatorCore.open({ stateDir, leaseTtlMs: 60_000 });
+    const replayed = core.listTrials(experimentId)[0]!.result!;
+    assert.deepEqual(replayed, result);
+    assert.ok(Number.isNaN(replayed.diverged!.loss));
+    assert.equal(replayed.last.validation.loss, Number.POSITIVE_INFINITY);
+    await core.close();
   });
 
   it('writes over zeros laid ahead, extends them as the records grow, and cuts them on close', async () => {

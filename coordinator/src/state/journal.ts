@@ -64,10 +64,33 @@ export interface TornTail {
   reason: string;
 }
 
+// JSON has no NaN or infinities, and JSON.stringify writes them as null: a diverged trial's NaN
+// loss came back from a restart as null, and over gRPC as 0. A non-finite number is written as
+// {"$float": "NaN"} ("Infinity", "-Infinity") and read back as the number. Most events have none,
+// and JSON.stringify with a replacer costs a call per key: it runs only for a line with a null,
+// which is where a non-finite number would have gone.
+const FLOAT_TAG = '$float';
+const NON_FINITE = new Set(['NaN', 'Infinity', '-Infinity']);
+
+function encodeEvent(event: JournalEvent): string {
+  const line = JSON.stringify(event);
+  return line.includes('null') ? JSON.stringify(event, tagNonFinite) : line;
+}
+
+function tagNonFinite(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isFinite(value) ? { [FLOAT_TAG]: String(value) } : value;
+}
+
+function untagNonFinite(_key: string, value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const tagged = (value as Record<string, unknown>)[FLOAT_TAG];
+  return typeof tagged === 'string' && NON_FINITE.has(tagged) && Object.keys(value).length === 1 ? Number(tagged) : value;
+}
+
 function parseLine(text: string): JournalEvent | string {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = text.includes(`"${FLOAT_TAG}"`) ? JSON.parse(text, untagNonFinite) : JSON.parse(text);
   } catch (error) {
     return `not JSON (${(error as Error).message})`;
   }
@@ -213,7 +236,7 @@ export class JournalWriter {
   append(event: JournalEvent): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new Error('journal closed'));
-    this.pending.push(`${JSON.stringify(event)}\n`);
+    this.pending.push(`${encodeEvent(event)}\n`);
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (!this.flushing && !this.scheduled) {
       // setImmediate, not a microtask: requests that arrived in the same I/O poll join this group.
