@@ -70,6 +70,15 @@ describe('PlainMetric', () => {
     assert.deepEqual((await registry.metrics()).split('\n').filter((l) => !l.startsWith('#')), ['']);
   });
 
+  it('refuses NaN and infinities, as prom-client does', () => {
+    const histogram = new PlainMetric('h_seconds', 'a histogram', 'histogram', ['rpc'], [], buckets).series('Heartbeat');
+    assert.throws(() => histogram.observe(Number.NaN), /not a finite number: NaN/);
+    const gauge = new PlainMetric('g', 'a gauge', 'gauge', [], []).series();
+    assert.throws(() => gauge.inc(Number.POSITIVE_INFINITY), TypeError);
+    assert.throws(() => gauge.set(Number.NaN), TypeError);
+    assert.equal(histogram.value + gauge.value, 0, 'nothing was counted');
+  });
+
   it('names a missing label value', () => {
     const gauge = new PlainMetric('g', 'a gauge', 'gauge', ['experiment', 'state'], []);
     assert.throws(() => gauge.series('e'), /g: missing the value of label state/);

@@ -11,6 +11,12 @@ import type { Registry } from 'prom-client';
 
 export type PlainMetricType = 'counter' | 'gauge' | 'histogram';
 
+/** A NaN or infinity would poison a series for good: refused, as prom-client's own metrics do. */
+function finite(value: number): number {
+  if (!Number.isFinite(value)) throw new TypeError(`not a finite number: ${value}`);
+  return value;
+}
+
 /** One series: a counter's or gauge's value, or a histogram's buckets, sum and count. */
 export class Series {
   value = 0;
@@ -26,18 +32,19 @@ export class Series {
   }
 
   inc(amount = 1): void {
-    this.value += amount;
+    this.value += finite(amount);
   }
 
   dec(amount = 1): void {
-    this.value -= amount;
+    this.value -= finite(amount);
   }
 
   set(value: number): void {
-    this.value = value;
+    this.value = finite(value);
   }
 
   observe(value: number): void {
+    finite(value);
     const bounds = this.bounds;
     let i = 0;
     while (i < bounds.length && value > bounds[i]!) i++;
