@@ -11,9 +11,15 @@
 // trailers-only response for a call that fails before replying), `grpc-message`
 // percent-encoded, RST_STREAM as cancellation, GOAWAY on shutdown. What this file does not know:
 // services, messages, tokens and TLS policy (grpc-server.ts), protobuf (grpc-bridge.ts).
-import { createSecureServer, createServer, constants as h2 } from 'node:http2';
-import type { Http2Server, Http2Session, IncomingHttpHeaders, SecureServerOptions, ServerHttp2Stream } from 'node:http2';
+import { createServer as createNetServer } from 'node:net';
+import type { Server as NetServer, Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { gunzipSync, inflateSync } from 'node:zlib';
+import { encodeHeaderBlock } from './hpack.ts';
+import type { HeaderMap } from './hpack.ts';
+import { Http2ServerConnection } from './http2-connection.ts';
+import type { Http2ServerStream, StreamListener } from './http2-connection.ts';
 import { Code, RpcError } from './rpc-error.ts';
 
 /** What a handler knows about its call. */
@@ -45,18 +51,23 @@ export interface Http2GrpcServerOptions {
    * Runs before a call is dispatched (with the request headers and path); a thrown RpcError
    * refuses it with that status. The token check lives here.
    */
-  authorize?(path: string, headers: IncomingHttpHeaders): void;
+  authorize?(path: string, headers: HeaderMap): void;
 }
 
-const RESPONSE_HEADERS = { [h2.HTTP2_HEADER_STATUS]: 200, [h2.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc+proto' };
-const WAIT_FOR_TRAILERS = { waitForTrailers: true };
-const OK_TRAILERS = { 'grpc-status': '0' };
+// Header blocks encoded once (hpack.ts: stateless, so the same bytes serve every connection).
+const RESPONSE_HEADER_LIST: Array<[string, string]> = [
+  [':status', '200'],
+  ['content-type', 'application/grpc+proto'],
+];
+const RESPONSE_HEADERS = encodeHeaderBlock(RESPONSE_HEADER_LIST);
+const OK_TRAILERS = encodeHeaderBlock([['grpc-status', '0']]);
+const NOT_GRPC_HEADERS = encodeHeaderBlock([
+  [':status', '415'],
+  ['content-type', 'text/plain'],
+]);
+const NOT_GRPC_BODY = Buffer.from('this is a gRPC server: POST application/grpc\n');
 
-// Shared listeners (no closure per call): `this` is the stream.
 function ignoreError(): void {}
-function sendOkTrailers(this: ServerHttp2Stream): void {
-  if (!this.destroyed) this.sendTrailers(OK_TRAILERS);
-}
 
 /** `grpc-message` is percent-encoded: everything outside printable ASCII, and `%` itself. */
 export function encodeGrpcMessage(message: string): string {
@@ -190,48 +201,56 @@ export class MessageQueue<T> implements AsyncIterable<T> {
   }
 }
 
+type UnaryMethod = Extract<GrpcMethod, { kind: 'unary' | 'server_streaming' }>;
+type BidiMethod = Extract<GrpcMethod, { kind: 'bidi_streaming' }>;
+
 /**
- * The per-call context. The AbortSignal is made on first use: most unary handlers never read it,
- * and a controller with three listeners (close, deadline timer, shutdown) per call is measurable
- * at thousands of calls per second.
+ * One call: the handler's context, and the listener of its stream. The AbortSignal is made on
+ * first use: most unary handlers never read it, and a controller with three sources (close,
+ * deadline timer, shutdown) per call is measurable at thousands of calls per second.
  */
-class Call implements CallContext {
+class Call implements CallContext, StreamListener {
   private controller: AbortController | undefined;
-  /** Detaches the signal's sources (close, shutdown, deadline); set with the signal. */
+  /** Detaches the signal's sources (shutdown, deadline); set with the signal. */
   private detach: (() => void) | undefined;
   /** Set once the call has sent its status (or the stream is gone): nothing more is written. */
   done = false;
+  /** Unary and server-streaming: the one request message, and a decoder if it came in pieces. */
+  private request: Uint8Array | undefined;
+  private decoder: MessageDecoder | undefined;
+  /** The request was refused (a bad frame): the rest of it is ignored. */
+  private refused = false;
+  /** Bidi: the incoming messages. */
+  private inbox: MessageQueue<unknown> | undefined;
+  private drained: (() => void) | undefined;
 
   constructor(
-    readonly stream: ServerHttp2Stream,
-    private readonly headers: IncomingHttpHeaders,
+    readonly stream: Http2ServerStream,
+    private readonly path: string,
+    private readonly method: GrpcMethod<any, any> | undefined,
+    private readonly compression: string | undefined,
+    private readonly maxBytes: number,
     private readonly deadline: number | undefined,
-    private readonly shutdown: AbortSignal,
+    private readonly server: Http2GrpcServer,
   ) {}
 
   get signal(): AbortSignal {
     if (this.controller) return this.controller.signal;
     const controller = new AbortController();
     this.controller = controller;
-    const onClose = () => {
-      if (!this.done) controller.abort(new RpcError(Code.CANCELLED, 'the client cancelled the call'));
-    };
     const onShutdown = () => controller.abort(new RpcError(Code.UNAVAILABLE, 'the server is shutting down'));
     const onDeadline = () => {
       const error = new RpcError(Code.DEADLINE_EXCEEDED, 'the deadline passed');
       controller.abort(error);
       this.fail(error);
     };
-    const stream = this.stream;
-    const shutdown = this.shutdown;
-    if (stream.closed || stream.destroyed) onClose();
-    else stream.once('close', onClose);
+    if (this.stream.closed && !this.done) controller.abort(new RpcError(Code.CANCELLED, 'the client cancelled the call'));
+    const shutdown = this.server.stopping.signal;
     if (shutdown.aborted) onShutdown();
     else shutdown.addEventListener('abort', onShutdown, { once: true });
     const timer = this.deadline === undefined ? undefined : setTimeout(onDeadline, Math.max(0, this.deadline - performance.now()));
     timer?.unref();
     this.detach = () => {
-      stream.off('close', onClose);
       shutdown.removeEventListener('abort', onShutdown);
       if (timer) clearTimeout(timer);
     };
@@ -239,18 +258,106 @@ class Call implements CallContext {
   }
 
   get peer(): string {
-    const socket = this.stream.session?.socket;
-    return socket ? `${socket.remoteAddress}:${socket.remotePort}` : 'unknown';
+    return this.stream.connection.peer;
   }
 
   header(key: string): string | undefined {
-    const value = this.headers[key];
-    return value === undefined ? undefined : Array.isArray(value) ? value[0] : String(value);
+    const value = this.stream.headers[key];
+    return value === undefined ? undefined : Array.isArray(value) ? value[0] : value;
   }
 
   /** Whether the handler's work can still reach the client. */
   get open(): boolean {
-    return !this.done && !this.stream.destroyed && !this.stream.closed;
+    return !this.done && !this.stream.closed;
+  }
+
+  onData(chunk: Buffer): void {
+    if (this.refused || this.done) return;
+    if (this.inbox !== undefined) {
+      try {
+        for (const message of this.decoder!.push(chunk)) this.inbox.push(this.method!.decode(message));
+      } catch (error) {
+        const rpcError = RpcError.from(error);
+        this.inbox.end(rpcError);
+        this.fail(rpcError);
+      }
+      return;
+    }
+    // The usual request, one uncompressed message in one chunk, needs no decoder.
+    const maxBytes = this.maxBytes;
+    if (this.decoder === undefined && this.request === undefined && chunk.length >= 5 && chunk[0] === 0 && chunk.readUInt32BE(1) === chunk.length - 5 && chunk.length - 5 <= maxBytes) {
+      this.request = chunk.subarray(5);
+      return;
+    }
+    this.decoder ??= new MessageDecoder(this.compression, maxBytes);
+    try {
+      for (const message of this.decoder.push(chunk)) {
+        if (this.request !== undefined) throw new RpcError(Code.UNIMPLEMENTED, `${this.path} takes one request message, got more`);
+        this.request = message;
+      }
+    } catch (error) {
+      this.refused = true;
+      this.fail(RpcError.from(error));
+    }
+  }
+
+  onEnd(): void {
+    if (this.inbox !== undefined) {
+      const pending = this.decoder!.pending;
+      return this.inbox.end(pending > 0 ? new RpcError(Code.INTERNAL, 'the request stream ended inside a message') : undefined);
+    }
+    if (this.refused || !this.open) return this.dispose();
+    const method = this.method as UnaryMethod;
+    const pending = this.decoder?.pending ?? 0;
+    if (this.request === undefined || pending > 0) {
+      const why = pending > 0 ? 'the request ended inside a message' : 'no request message';
+      return this.fail(new RpcError(Code.INTERNAL, `${this.path}: ${why}`));
+    }
+    let decoded: unknown;
+    try {
+      decoded = method.decode(this.request);
+    } catch (error) {
+      return this.fail(new RpcError(Code.INTERNAL, `cannot decode the request: ${(error as Error).message}`));
+    }
+    this.request = undefined;
+    if (method.kind === 'unary') {
+      method.handle(decoded, this).then(
+        (response) => {
+          let bytes: Uint8Array;
+          try {
+            bytes = method.encode(response);
+          } catch (error) {
+            return this.fail(new RpcError(Code.INTERNAL, `cannot encode the reply: ${(error as Error).message}`));
+          }
+          this.succeed(bytes);
+        },
+        (error: unknown) => this.fail(RpcError.from(error)),
+      );
+    } else {
+      void this.pump(() => method.handle(decoded, this));
+    }
+  }
+
+  onClose(): void {
+    this.inbox?.end(new RpcError(Code.CANCELLED, 'the client cancelled the call'));
+    if (!this.done) this.controller?.abort(new RpcError(Code.CANCELLED, 'the client cancelled the call'));
+    this.onDrain();
+    if (this.done) this.dispose();
+  }
+
+  onDrain(): void {
+    const drained = this.drained;
+    this.drained = undefined;
+    drained?.();
+  }
+
+  /** Runs a bidi handler on the incoming messages. */
+  startBidi(): void {
+    const method = this.method as BidiMethod;
+    this.decoder = new MessageDecoder(this.compression, this.maxBytes);
+    const inbox = new MessageQueue<unknown>();
+    this.inbox = inbox;
+    void this.pump(() => method.handle(inbox, this));
   }
 
   /** Ends the call with OK after `last` (a final message, or none). */
@@ -258,11 +365,9 @@ class Call implements CallContext {
     if (!this.open) return this.dispose();
     this.done = true;
     const stream = this.stream;
-    if (!stream.headersSent) stream.respond(RESPONSE_HEADERS, WAIT_FOR_TRAILERS);
-    // `on`, not `once` (no wrapper per call): a stream asks for its trailers once.
-    stream.on('wantTrailers', sendOkTrailers);
-    if (last) stream.end(grpcFrame(last));
-    else stream.end();
+    stream.respond(RESPONSE_HEADERS, false);
+    if (last) stream.write(grpcFrame(last));
+    stream.end(OK_TRAILERS);
     this.dispose();
   }
 
@@ -271,15 +376,12 @@ class Call implements CallContext {
     if (!this.open) return this.dispose();
     this.done = true;
     const stream = this.stream;
-    const status = { 'grpc-status': String(error.code), 'grpc-message': encodeGrpcMessage(error.details) };
-    if (!stream.headersSent) {
-      stream.respond({ ...RESPONSE_HEADERS, ...status }, { endStream: true });
-    } else {
-      stream.once('wantTrailers', function (this: ServerHttp2Stream) {
-        if (!this.destroyed) this.sendTrailers(status);
-      });
-      stream.end();
-    }
+    const status: Array<[string, string]> = [
+      ['grpc-status', String(error.code)],
+      ['grpc-message', encodeGrpcMessage(error.details)],
+    ];
+    if (!stream.headersSent) stream.respond(encodeHeaderBlock([...RESPONSE_HEADER_LIST, ...status]), true);
+    else stream.end(encodeHeaderBlock(status));
     this.dispose();
   }
 
@@ -287,18 +389,28 @@ class Call implements CallContext {
   async write(message: Uint8Array): Promise<void> {
     if (!this.open) return;
     const stream = this.stream;
-    if (!stream.headersSent) stream.respond(RESPONSE_HEADERS, WAIT_FOR_TRAILERS);
+    stream.respond(RESPONSE_HEADERS, false);
     if (stream.write(grpcFrame(message))) return;
-    const signal = this.signal;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        stream.off('drain', done);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      stream.on('drain', done);
-      signal.addEventListener('abort', done, { once: true });
-    });
+    await new Promise<void>((resolve) => (this.drained = resolve));
+  }
+
+  /** Writes a handler's replies as they come, with back-pressure, then the status. */
+  private async pump(replies: () => AsyncIterable<unknown>): Promise<void> {
+    const encode = this.method!.encode;
+    try {
+      for await (const reply of replies()) {
+        // Replies produced before a shutdown still go out (a health watcher's NOT_SERVING) before
+        // its UNAVAILABLE; a cancelled or timed-out call is closed and takes no more.
+        if (!this.open) break;
+        await this.write(encode(reply));
+      }
+      const reason = this.open ? this.signal.reason : undefined;
+      // A stream cut short by shutdown or its deadline says so (UNAVAILABLE: come back later).
+      if (reason instanceof RpcError) this.fail(reason);
+      else this.succeed();
+    } catch (error) {
+      this.fail(RpcError.from(error));
+    }
   }
 
   dispose(): void {
@@ -316,9 +428,10 @@ export interface RunningHttp2GrpcServer {
 /** A gRPC server: register methods by path, then `listen`. */
 export class Http2GrpcServer {
   private readonly methods = new Map<string, GrpcMethod<any, any>>();
-  private readonly sessions = new Set<Http2Session>();
-  private readonly stopping = new AbortController();
-  private server: Http2Server | undefined;
+  private readonly connections = new Set<Http2ServerConnection>();
+  /** Aborted at shutdown: calls' signals follow it. */
+  readonly stopping = new AbortController();
+  private server: NetServer | undefined;
 
   constructor(private readonly options: Http2GrpcServerOptions) {}
 
@@ -329,31 +442,32 @@ export class Http2GrpcServer {
   }
 
   async listen(host: string, port: number): Promise<RunningHttp2GrpcServer> {
-    const common = {
-      // As grpc-js: Node's per-session memory cap throttles large messages badly, so it is off.
-      maxSessionMemory: Number.MAX_SAFE_INTEGER,
-      maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER,
-    };
     const tls = this.options.tls;
-    const server: Http2Server = tls
-      ? createSecureServer({
-          ...common,
-          cert: tls.cert,
-          key: tls.key,
-          ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}),
-        } satisfies SecureServerOptions)
-      : createServer(common);
+    const accept = (socket: Socket) => {
+      socket.setNoDelay(true);
+      const connection = new Http2ServerConnection(socket, (stream) => this.onStream(stream));
+      this.connections.add(connection);
+      socket.once('close', () => this.connections.delete(connection));
+      if (this.stopping.signal.aborted) connection.close();
+    };
+    const server: NetServer = tls
+      ? createTlsServer(
+          {
+            cert: tls.cert,
+            key: tls.key,
+            ALPNProtocols: ['h2'],
+            ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}),
+          },
+          (socket: TLSSocket) => {
+            // gRPC over TLS is HTTP/2 by ALPN; a client that did not ask for it is not speaking gRPC.
+            if (socket.alpnProtocol !== 'h2') return void socket.destroy();
+            accept(socket);
+          },
+        )
+      : createNetServer(accept);
+    // A TLS handshake that fails is the client's problem, not the server's.
+    server.on('tlsClientError', ignoreError);
     this.server = server;
-    server.setTimeout(0);
-    // A TLS socket's errors must have a listener or they crash the process (nodejs/node#35824).
-    server.on('secureConnection', (socket) => socket.on('error', ignoreError));
-    server.on('session', (session) => {
-      this.sessions.add(session);
-      session.on('error', ignoreError);
-      session.on('close', () => this.sessions.delete(session));
-      if (this.stopping.signal.aborted) session.close();
-    });
-    server.on('stream', (stream, headers) => this.onStream(stream, headers));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {
@@ -374,127 +488,41 @@ export class Http2GrpcServer {
     this.stopping.abort();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     // GOAWAY: clients finish their calls in flight here and open new ones elsewhere.
-    for (const session of this.sessions) session.close();
+    for (const connection of this.connections) connection.close();
     const timer = setTimeout(() => {
-      for (const session of this.sessions) session.destroy();
+      for (const connection of this.connections) connection.destroy();
     }, graceMs);
     await closed;
     clearTimeout(timer);
   }
 
-  private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
-    stream.on('error', ignoreError);
-    const path = headers[h2.HTTP2_HEADER_PATH] as string;
-    const contentType = headers[h2.HTTP2_HEADER_CONTENT_TYPE];
-    if (headers[h2.HTTP2_HEADER_METHOD] !== 'POST' || typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
+  private onStream(stream: Http2ServerStream): void {
+    const headers = stream.headers;
+    const path = headers[':path'] as string;
+    const contentType = headers['content-type'];
+    if (headers[':method'] !== 'POST' || typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
       // Not gRPC: the HTTP status tells a non-gRPC client what went wrong (PROTOCOL-HTTP2.md).
-      stream.respond({ [h2.HTTP2_HEADER_STATUS]: 415, [h2.HTTP2_HEADER_CONTENT_TYPE]: 'text/plain' }, { endStream: false });
-      stream.end('this is a gRPC server: POST application/grpc\n');
+      stream.respond(NOT_GRPC_HEADERS, false);
+      stream.write(NOT_GRPC_BODY);
+      stream.end();
       return;
     }
     const timeout = parseGrpcTimeout(headers['grpc-timeout']);
-    const call = new Call(stream, headers, timeout === undefined ? undefined : performance.now() + timeout, this.stopping.signal);
+    const encoding = headers['grpc-encoding'];
+    const compression = typeof encoding === 'string' && encoding !== 'identity' ? encoding : undefined;
     const method = this.methods.get(path);
+    const deadline = timeout === undefined ? undefined : performance.now() + timeout;
+    const call = new Call(stream, path, method, compression, this.options.maxReceiveMessageBytes, deadline, this);
+    stream.listener = call;
     try {
       if (this.stopping.signal.aborted) throw new RpcError(Code.UNAVAILABLE, 'the server is shutting down');
       if (!method) throw new RpcError(Code.UNIMPLEMENTED, `unknown method ${path}`);
       this.options.authorize?.(path, headers);
     } catch (error) {
       call.fail(RpcError.from(error));
-      stream.resume(); // discard the request body
       return;
     }
-    const encoding = headers['grpc-encoding'];
-    const compression = typeof encoding === 'string' && encoding !== 'identity' ? encoding : undefined;
-    const maxBytes = this.options.maxReceiveMessageBytes;
-    if (method.kind === 'bidi_streaming') return this.runBidi(call, method, new MessageDecoder(compression, maxBytes));
-
+    if (method.kind === 'bidi_streaming') call.startBidi();
     // Unary and server-streaming: exactly one request message, handled once the body has ended.
-    let request: Uint8Array | undefined;
-    let decoder: MessageDecoder | undefined;
-    let refused = false;
-    stream.on('data', (chunk: Buffer) => {
-      if (refused) return;
-      // The usual request, one uncompressed message in one chunk, needs no decoder.
-      if (decoder === undefined && request === undefined && chunk.length >= 5 && chunk[0] === 0 && chunk.readUInt32BE(1) === chunk.length - 5 && chunk.length - 5 <= maxBytes) {
-        request = chunk.subarray(5);
-        return;
-      }
-      decoder ??= new MessageDecoder(compression, maxBytes);
-      try {
-        for (const message of decoder.push(chunk)) {
-          if (request !== undefined) throw new RpcError(Code.UNIMPLEMENTED, `${path} takes one request message, got more`);
-          request = message;
-        }
-      } catch (error) {
-        refused = true;
-        call.fail(RpcError.from(error));
-      }
-    });
-    stream.on('end', () => {
-      if (refused || !call.open) return call.dispose();
-      const pending = decoder?.pending ?? 0;
-      if (request === undefined || pending > 0) {
-        const why = pending > 0 ? 'the request ended inside a message' : 'no request message';
-        return call.fail(new RpcError(Code.INTERNAL, `${path}: ${why}`));
-      }
-      let decoded: unknown;
-      try {
-        decoded = method.decode(request);
-      } catch (error) {
-        return call.fail(new RpcError(Code.INTERNAL, `cannot decode the request: ${(error as Error).message}`));
-      }
-      if (method.kind === 'unary') {
-        method.handle(decoded, call).then(
-          (response) => {
-            let bytes: Uint8Array;
-            try {
-              bytes = method.encode(response);
-            } catch (error) {
-              return call.fail(new RpcError(Code.INTERNAL, `cannot encode the reply: ${(error as Error).message}`));
-            }
-            call.succeed(bytes);
-          },
-          (error: unknown) => call.fail(RpcError.from(error)),
-        );
-      } else {
-        void this.pump(call, method.encode, () => method.handle(decoded, call));
-      }
-    });
-  }
-
-  private runBidi(call: Call, method: Extract<GrpcMethod, { kind: 'bidi_streaming' }>, decoder: MessageDecoder): void {
-    const inbox = new MessageQueue<unknown>();
-    const stream = call.stream;
-    stream.on('data', (chunk: Buffer) => {
-      try {
-        for (const message of decoder.push(chunk)) inbox.push(method.decode(message));
-      } catch (error) {
-        const rpcError = RpcError.from(error);
-        inbox.end(rpcError);
-        call.fail(rpcError);
-      }
-    });
-    stream.once('end', () => inbox.end(decoder.pending > 0 ? new RpcError(Code.INTERNAL, 'the request stream ended inside a message') : undefined));
-    stream.once('close', () => inbox.end(new RpcError(Code.CANCELLED, 'the client cancelled the call')));
-    void this.pump(call, method.encode, () => method.handle(inbox, call));
-  }
-
-  /** Writes a handler's replies as they come, with back-pressure, then the status. */
-  private async pump(call: Call, encode: (message: unknown) => Uint8Array, replies: () => AsyncIterable<unknown>): Promise<void> {
-    try {
-      for await (const reply of replies()) {
-        // Replies produced before a shutdown still go out (a health watcher's NOT_SERVING) before
-        // its UNAVAILABLE; a cancelled or timed-out call is closed and takes no more.
-        if (!call.open) break;
-        await call.write(encode(reply));
-      }
-      const reason = call.open ? call.signal.reason : undefined;
-      // A stream cut short by shutdown or its deadline says so (UNAVAILABLE: come back later).
-      if (reason instanceof RpcError) call.fail(reason);
-      else call.succeed();
-    } catch (error) {
-      call.fail(RpcError.from(error));
-    }
   }
 }

@@ -3,7 +3,7 @@
 // grpc-http2.ts; services are added through the bridge (grpc-bridge.ts), the health and reflection
 // libraries through grpc-js-handlers.ts. `checkHealth` is a grpc-js client.
 import * as grpc from '@grpc/grpc-js';
-import type { IncomingHttpHeaders } from 'node:http2';
+import type { HeaderMap } from './hpack.ts';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, service as healthService } from 'grpc-health-check';
 import { toBinary } from '@bufbuild/protobuf';
@@ -70,7 +70,7 @@ function digest(value: string): Buffer {
 }
 
 /** Refuses calls without the bearer token (constant-time comparison); health checks are exempt. */
-function tokenCheck(token: string): (path: string, headers: IncomingHttpHeaders) => void {
+function tokenCheck(token: string): (path: string, headers: HeaderMap) => void {
   const expected = digest(token);
   return (path, headers) => {
     if (path.startsWith(TOKEN_EXEMPT_PREFIX)) return;
