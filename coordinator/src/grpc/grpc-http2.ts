@@ -1,9 +1,10 @@
-// The gRPC protocol on node:http2, server side: what grpc-js's Server did for the coordinator, at
-// about half its CPU per unary call. The lease calls are thousands per second of small unary
+// The gRPC protocol over HTTP/2, server side: what grpc-js's Server did for the coordinator, at a
+// fraction of its CPU per unary call. The lease calls are thousands per second of small unary
 // requests; on 2 cores grpc-js's per-call layers (call objects, interceptor chain, metadata
-// objects, deadline timers, stream adapters) cost ~215 µs a call against ~135 µs for the same
-// reply written straight onto the HTTP/2 stream (bench/README.md, "Control plane"). Clients stay
-// on grpc-js: they make one call every few seconds and the tests use them against this server.
+// objects, deadline timers, stream adapters) cost ~215 µs a call, the same reply written straight
+// onto a node:http2 stream ~135 µs, and onto this side's own HTTP/2 framing
+// (http2-connection.ts) ~47 µs (bench/README.md, "Control plane"). Clients stay on grpc-js: they
+// make one call every few seconds and the tests use them against this server.
 //
 // The contract kept (gRPC over HTTP/2, PROTOCOL-HTTP2.md): POST to /<service>/<method>,
 // `content-type: application/grpc[+proto]`, length-prefixed messages (gzip and deflate accepted,

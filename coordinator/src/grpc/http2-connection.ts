@@ -248,12 +248,6 @@ export class Http2ServerConnection {
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', () => {});
     socket.on('close', () => this.closeAll());
-    // This side's settings, then the connection window beyond the default.
-    const settings = Buffer.allocUnsafe(6);
-    settings.writeUInt16BE(0x4, 0); // SETTINGS_INITIAL_WINDOW_SIZE
-    settings.writeUInt32BE(STREAM_WINDOW, 2);
-    this.queue(frameHeader(6, SETTINGS, 0, 0), settings);
-    this.sendWindowUpdate(0, CONNECTION_WINDOW - DEFAULT_WINDOW);
   }
 
   /** GOAWAY: streams already open finish; the connection ends after the last one. */
@@ -361,6 +355,13 @@ export class Http2ServerConnection {
         }
         this.prefaceSeen = true;
         data = data.subarray(PREFACE.length);
+        // This side's preface once the client's is known to be HTTP/2 (an HTTP/1.1 client gets
+        // its answer in HTTP/1.1 alone): its settings, then the connection window beyond the default.
+        const settings = Buffer.allocUnsafe(6);
+        settings.writeUInt16BE(0x4, 0); // SETTINGS_INITIAL_WINDOW_SIZE
+        settings.writeUInt32BE(STREAM_WINDOW, 2);
+        this.queue(frameHeader(6, SETTINGS, 0, 0), settings);
+        this.sendWindowUpdate(0, CONNECTION_WINDOW - DEFAULT_WINDOW);
       }
       let pos = 0;
       while (data.length - pos >= 9 && !this.dead) {
