@@ -179,12 +179,19 @@ export function encodeHeaderBlock(headers: ReadonlyArray<readonly [string, strin
 /** A request's headers: lower-case names, repeated names as arrays (as node:http2 gives them). */
 export type HeaderMap = Record<string, string | string[]>;
 
+const EMPTY = Buffer.alloc(0);
+
 /** One connection's decoding context: the dynamic table lives as long as the connection. */
 export class HpackDecoder {
   /** Newest last. */
   private readonly entries: Array<readonly [string, string]> = [];
   private size = 0;
   private maxSize: number;
+  /** The block being decoded, and the read position in it. */
+  private block: Buffer = EMPTY;
+  private pos = 0;
+  /** Huffman-coded strings seen on this connection (coded bytes as latin1), decoded. */
+  private readonly decoded = new Map<string, string>();
 
   /** `maxTableSize`: the SETTINGS_HEADER_TABLE_SIZE this side announced (4096 by default). */
   constructor(private readonly maxTableSize = 4096) {
@@ -194,61 +201,77 @@ export class HpackDecoder {
   /** Decodes one complete header block; throws HpackError on anything malformed. */
   decode(block: Buffer): HeaderMap {
     const headers: HeaderMap = Object.create(null);
-    let pos = 0;
+    this.block = block;
+    this.pos = 0;
     let first = true;
-    const readInteger = (prefixBits: number): number => {
-      const max = (1 << prefixBits) - 1;
-      let value = block[pos++]! & max;
-      if (value < max) return value;
-      let shift = 0;
-      for (;;) {
-        if (pos >= block.length) throw new HpackError('truncated integer');
-        const byte = block[pos++]!;
-        value += (byte & 0x7f) * 2 ** shift;
-        shift += 7;
-        if ((byte & 0x80) === 0) break;
-        if (shift > 28) throw new HpackError('integer too large');
-      }
-      return value;
-    };
-    const readString = (): string => {
-      if (pos >= block.length) throw new HpackError('truncated string');
-      const coded = (block[pos]! & 0x80) !== 0;
-      const length = readInteger(7);
-      const end = pos + length;
-      if (end > block.length) throw new HpackError('truncated string');
-      const text = coded ? huffmanDecode(block, pos, end) : block.toString('latin1', pos, end);
-      pos = end;
-      return text;
-    };
-    while (pos < block.length) {
-      const byte = block[pos]!;
+    while (this.pos < block.length) {
+      const byte = block[this.pos]!;
       if (byte & 0x80) {
-        const [name, value] = this.entry(readInteger(7));
+        const [name, value] = this.entry(this.readInteger(7));
         add(headers, name, value);
       } else if (byte & 0x40) {
-        const index = readInteger(6);
-        const name = index === 0 ? readString() : this.entry(index)[0];
-        const value = readString();
+        const index = this.readInteger(6);
+        const name = index === 0 ? this.readString() : this.entry(index)[0];
+        const value = this.readString();
         this.insert(name, value);
         add(headers, name, value);
       } else if (byte & 0x20) {
         // A table size update: only at the start of a block (RFC 7541 §4.2).
         if (!first) throw new HpackError('dynamic table size update after a header field');
-        const size = readInteger(5);
+        const size = this.readInteger(5);
         if (size > this.maxTableSize) throw new HpackError(`dynamic table size ${size} is over the ${this.maxTableSize} allowed`);
         this.maxSize = size;
         this.evict(0);
         continue;
       } else {
         // Literal without indexing (0000) or never indexed (0001): same 4-bit name index.
-        const index = readInteger(4);
-        const name = index === 0 ? readString() : this.entry(index)[0];
-        add(headers, name, readString());
+        const index = this.readInteger(4);
+        const name = index === 0 ? this.readString() : this.entry(index)[0];
+        add(headers, name, this.readString());
       }
       first = false;
     }
+    this.block = EMPTY;
     return headers;
+  }
+
+  private readInteger(prefixBits: number): number {
+    const block = this.block;
+    const max = (1 << prefixBits) - 1;
+    let value = block[this.pos++]! & max;
+    if (value < max) return value;
+    let shift = 0;
+    for (;;) {
+      if (this.pos >= block.length) throw new HpackError('truncated integer');
+      const byte = block[this.pos++]!;
+      value += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+      if ((byte & 0x80) === 0) return value;
+      if (shift > 28) throw new HpackError('integer too large');
+    }
+  }
+
+  private readString(): string {
+    const block = this.block;
+    if (this.pos >= block.length) throw new HpackError('truncated string');
+    const coded = (block[this.pos]! & 0x80) !== 0;
+    const length = this.readInteger(7);
+    const start = this.pos;
+    const end = start + length;
+    if (end > block.length) throw new HpackError('truncated string');
+    this.pos = end;
+    if (!coded) return block.toString('latin1', start, end);
+    // nghttp2 never indexes :path, so every request carries its path Huffman-coded: the few
+    // distinct strings of a connection are decoded once.
+    if (length > 64) return huffmanDecode(block, start, end);
+    const key = block.toString('latin1', start, end);
+    let text = this.decoded.get(key);
+    if (text === undefined) {
+      text = huffmanDecode(block, start, end);
+      if (this.decoded.size >= 256) this.decoded.clear();
+      this.decoded.set(key, text);
+    }
+    return text;
   }
 
   private entry(index: number): readonly [string, string] {
