@@ -232,7 +232,7 @@ class Call implements CallContext, StreamListener {
     private readonly compression: string | undefined,
     private readonly maxBytes: number,
     private readonly deadline: number | undefined,
-    private readonly server: Http2GrpcServer,
+    private readonly shutdown: AbortSignal,
   ) {}
 
   get signal(): AbortSignal {
@@ -246,7 +246,7 @@ class Call implements CallContext, StreamListener {
       this.fail(error);
     };
     if (this.stream.closed && !this.done) controller.abort(new RpcError(Code.CANCELLED, 'the client cancelled the call'));
-    const shutdown = this.server.stopping.signal;
+    const shutdown = this.shutdown;
     if (shutdown.aborted) onShutdown();
     else shutdown.addEventListener('abort', onShutdown, { once: true });
     const timer = this.deadline === undefined ? undefined : setTimeout(onDeadline, Math.max(0, this.deadline - performance.now()));
@@ -430,8 +430,7 @@ export interface RunningHttp2GrpcServer {
 export class Http2GrpcServer {
   private readonly methods = new Map<string, GrpcMethod<any, any>>();
   private readonly connections = new Set<Http2ServerConnection>();
-  /** Aborted at shutdown: calls' signals follow it. */
-  readonly stopping = new AbortController();
+  private readonly stopping = new AbortController();
   private server: NetServer | undefined;
 
   constructor(private readonly options: Http2GrpcServerOptions) {}
@@ -513,7 +512,7 @@ export class Http2GrpcServer {
     const compression = typeof encoding === 'string' && encoding !== 'identity' ? encoding : undefined;
     const method = this.methods.get(path);
     const deadline = timeout === undefined ? undefined : performance.now() + timeout;
-    const call = new Call(stream, path, method, compression, this.options.maxReceiveMessageBytes, deadline, this);
+    const call = new Call(stream, path, method, compression, this.options.maxReceiveMessageBytes, deadline, this.stopping.signal);
     stream.listener = call;
     try {
       if (this.stopping.signal.aborted) throw new RpcError(Code.UNAVAILABLE, 'the server is shutting down');
