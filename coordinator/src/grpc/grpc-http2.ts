@@ -445,6 +445,9 @@ export class Http2GrpcServer {
     const tls = this.options.tls;
     const accept = (socket: Socket) => {
       socket.setNoDelay(true);
+      // A trainer whose machine vanished never closes its connection: TCP keepalive lets the
+      // kernel find out, so that the connection and its streams are released.
+      socket.setKeepAlive(true, 60_000);
       const connection = new Http2ServerConnection(socket, (stream) => this.onStream(stream));
       this.connections.add(connection);
       socket.once('close', () => this.connections.delete(connection));
