@@ -392,7 +392,19 @@ class Call implements CallContext, StreamListener {
     const stream = this.stream;
     stream.respond(RESPONSE_HEADERS, false);
     if (stream.write(grpcFrame(message))) return;
-    await new Promise<void>((resolve) => (this.drained = resolve));
+    // Until the queue drains, or the call is cut short (shutdown, deadline): the pump then stops
+    // writing instead of waiting on a client that does not read.
+    const signal = this.signal;
+    if (signal.aborted) return;
+    await new Promise<void>((resolve) => {
+      const release = () => {
+        signal.removeEventListener('abort', release);
+        this.drained = undefined;
+        resolve();
+      };
+      this.drained = release;
+      signal.addEventListener('abort', release, { once: true });
+    });
   }
 
   /** Writes a handler's replies as they come, with back-pressure, then the status. */
@@ -525,7 +537,7 @@ export class Http2GrpcServer {
       call.fail(RpcError.from(error));
       return;
     }
+    // Unary and server-streaming calls run from the call's onEnd, once their one message is in.
     if (method.kind === 'bidi_streaming') call.startBidi();
-    // Unary and server-streaming: exactly one request message, handled once the body has ended.
   }
 }
