@@ -285,6 +285,20 @@ function processCpuSeconds(pid: number | undefined): number | undefined {
 }
 
 /**
+ * CPU time the hypervisor gave to other guests while this machine's vCPUs wanted it (the `steal`
+ * column of /proc/stat), in ms over all cores; undefined off Linux. On a VM a process can stall for
+ * tens of ms with no GC and no work of its own: this tells such a window apart.
+ */
+function machineStealMs(): number | undefined {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
+    return Number(fields[8]) * 10; // USER_HZ 100
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * CPU time per operation is the figure contention cannot distort: the machine's other load
  * stretches latency and caps throughput, but not what each call costs. `serverPid` is the
  * coordinator process (undefined for the in-process reference, whose CPU is all in `client`).
@@ -703,12 +717,14 @@ async function run(
   }
   const serverBefore = await scrapeServerStalls(metricsAddress);
   const serverCpu0 = processCpuSeconds(serverPid);
+  const steal0 = machineStealMs();
   const started = performance.now();
   group.measure();
   await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
   const reported = await group.report();
   const elapsed = (performance.now() - started) / 1000;
   const reports = Array.isArray(reported) ? reported : [reported];
+  const steal1 = machineStealMs();
   const serverAfter = await scrapeServerStalls(metricsAddress);
   const serverCpu1 = processCpuSeconds(serverPid);
   const server = serverStalls(serverBefore, serverAfter);
@@ -759,6 +775,7 @@ async function run(
   reports.forEach((report, k) => console.log(formatStalls(reports.length > 1 ? `bench client ${k + 1}/${reports.length}` : 'bench (client)', report.stalls, 'sampled every 1 ms')));
   if (server) console.log(formatStalls('coordinator', server, "prom-client's, sampled every 10 ms"));
   if (serverSide) console.log(serverSide);
+  if (steal0 !== undefined && steal1 !== undefined) console.log(`  CPU steal (the hypervisor running others on this machine's cores): ${steal1 - steal0} ms over the window`);
   if (idle > 0) console.log(`  acquires that found no trial (not counted): ${idle}`);
   // A submission expands and journals a whole experiment at once, and lease calls wait behind it.
   if (refills > 0) console.log(`  experiments submitted while measuring (each stalls lease calls): ${refills}`);
