@@ -2,8 +2,8 @@
 // fraction of its CPU per unary call. The lease calls are thousands per second of small unary
 // requests; on 2 cores grpc-js's per-call layers (call objects, interceptor chain, metadata
 // objects, deadline timers, stream adapters) cost ~215 µs a call, the same reply written straight
-// onto a node:http2 stream ~135 µs, and onto this side's own HTTP/2 framing
-// (http2-connection.ts) ~47 µs (bench/README.md, "Control plane"). Clients stay on grpc-js: they
+// onto a node:http2 stream ~135 µs, and this server on its own HTTP/2 framing
+// (http2-connection.ts) 69-95 µs with canned replies (bench/README.md, "Control plane"). Clients stay on grpc-js: they
 // make one call every few seconds and the tests use them against this server.
 //
 // The contract kept (gRPC over HTTP/2, PROTOCOL-HTTP2.md): POST to /<service>/<method>,
